@@ -1,0 +1,34 @@
+import { BalloonBenchError, UsageError } from "../errors.js";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_SIGINT = 130;
+export const EXIT_SIGTERM = 143;
+
+/** The one line printed for an error: what went wrong, then how to fix it. */
+export function formatError(error: unknown): string {
+  if (error instanceof BalloonBenchError) {
+    const message = error.message.replace(/\s*\n\s*/g, " ");
+    return `balloon-bench: error: ${message}${error.hint === undefined ? "" : ` (fix: ${error.hint})`}`;
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return `balloon-bench: internal error: ${text.replace(/\s*\n\s*/g, " ")} (please report it; set BALLOON_BENCH_DEBUG=1 for a stack trace)`;
+}
+
+/** Detail lines some errors carry (console and stderr tails), printed after the one-line error. */
+export function formatErrorDetails(error: unknown): string | undefined {
+  const parts: string[] = [];
+  const record = error as { stderrTail?: unknown; consoleTail?: unknown };
+  if (typeof record.stderrTail === "string" && record.stderrTail !== "") {
+    parts.push("--- QEMU stderr (last lines) ---", record.stderrTail);
+  }
+  if (typeof record.consoleTail === "string" && record.consoleTail !== "") {
+    parts.push("--- guest console (last lines) ---", record.consoleTail);
+  }
+  return parts.length === 0 ? undefined : parts.join("\n");
+}
+
+export function exitCodeFor(error: unknown): number {
+  return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+}
