@@ -2,14 +2,16 @@ import js from "@eslint/js";
 import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
+import globals from "globals";
 
 export default defineConfig(
-  { ignores: ["dist/**", "node_modules/**", "test/fixtures/**"] },
+  { ignores: ["dist/**", "node_modules/**"] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] } },
+      globals: globals.node,
     },
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
@@ -17,10 +19,18 @@ export default defineConfig(
     },
   },
   {
+    // Plain-JS fixtures and reporters: tiny real programs, not part of the typed project.
+    files: ["**/*.mjs", "**/*.cjs"],
+    extends: [tseslint.configs.disableTypeChecked],
+    rules: { "@typescript-eslint/no-require-imports": "off", "no-empty": "off" },
+  },
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs" },
+  },
+  {
     files: ["test/**/*.ts"],
-    rules: {
-      "@typescript-eslint/no-unused-expressions": "off",
-    },
+    rules: { "@typescript-eslint/no-unused-expressions": "off" },
   },
   prettier,
 );

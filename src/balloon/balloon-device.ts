@@ -35,7 +35,9 @@ export function balloonDeviceForFeatures(request: BalloonDeviceRequest): Balloon
     if (!request.availableProperties.has(property)) {
       throw new UsageError(
         `bit ${bit} (${specName(bit)}) needs virtio-balloon-pci property '${property}', which this QEMU does not have`,
-        { hint: "run `balloon-bench probe` to see what this QEMU offers, or use --qemu with a QEMU that has it" },
+        {
+          hint: "run `balloon-bench probe` to see what this QEMU offers, or use --qemu with a QEMU that has it",
+        },
       );
     }
   }

@@ -13,7 +13,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 const NAME_TO_BIT = new Map<string, number>(
-  BALLOON_FEATURE_BITS.flatMap((entry) => entry.names.map((name): [string, number] => [SPEC_PREFIX + name, entry.bit])),
+  BALLOON_FEATURE_BITS.flatMap((entry) =>
+    entry.names.map((name): [string, number] => [SPEC_PREFIX + name, entry.bit]),
+  ),
 );
 
 /**
@@ -48,7 +50,10 @@ export function decodeVirtioFeatures(features: unknown): DecodedFeatures {
 }
 
 /** Offered (host) and negotiated (guest) balloon bits from an x-query-virtio-status reply. */
-export function decodeVirtioStatus(status: unknown): { offered: DecodedFeatures; negotiated: DecodedFeatures } {
+export function decodeVirtioStatus(status: unknown): {
+  offered: DecodedFeatures;
+  negotiated: DecodedFeatures;
+} {
   const record = isRecord(status) ? status : {};
   return {
     offered: decodeVirtioFeatures(record["host-features"]),

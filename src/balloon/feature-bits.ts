@@ -15,7 +15,12 @@ export interface BalloonFeatureBit {
 }
 
 export const BALLOON_FEATURE_BITS: readonly BalloonFeatureBit[] = [
-  { bit: 0, names: ["MUST_TELL_HOST"], summary: "host must be told before pages are used", requires: [] },
+  {
+    bit: 0,
+    names: ["MUST_TELL_HOST"],
+    summary: "host must be told before pages are used",
+    requires: [],
+  },
   { bit: 1, names: ["STATS_VQ"], summary: "guest memory statistics virtqueue", requires: [] },
   { bit: 2, names: ["DEFLATE_ON_OOM"], summary: "deflate the balloon on guest OOM", requires: [] },
   { bit: 3, names: ["FREE_PAGE_HINT"], summary: "free page hinting virtqueue", requires: [] },
@@ -46,7 +51,10 @@ export const SPEC_PREFIX = "VIRTIO_BALLOON_F_";
 
 export function featureBit(bit: number): BalloonFeatureBit {
   const entry = BALLOON_FEATURE_BITS[bit];
-  if (entry === undefined) throw new UsageError(`unknown balloon feature bit ${bit}`, { hint: "use a bit number from 0 to 7" });
+  if (entry === undefined)
+    throw new UsageError(`unknown balloon feature bit ${bit}`, {
+      hint: "use a bit number from 0 to 7",
+    });
   return entry;
 }
 

@@ -21,7 +21,9 @@ export function buildProgram(io: CliIo): Command {
     .description("Benchmark what virtio-balloon feature bits (6, 7) do to guest memory performance")
     .version(TOOL_VERSION)
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    // Set before the subcommands are added so they inherit it: main() maps parse errors to exit 2.
+    .exitOverride();
 
   program
     .command("probe")
@@ -29,7 +31,10 @@ export function buildProgram(io: CliIo): Command {
     .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
     .option("--json", "print the stable JSON report instead of a table")
     .addOption(
-      new Option("--map <bit=property>", "map a feature bit to a virtio-balloon-pci property (repeatable)")
+      new Option(
+        "--map <bit=property>",
+        "map a feature bit to a virtio-balloon-pci property (repeatable)",
+      )
         .argParser(collect)
         .default([] as string[], "bits 2-7 to deflate-on-oom ... device-init-on-inflate"),
     )
@@ -37,7 +42,11 @@ export function buildProgram(io: CliIo): Command {
       const propertyMap = parsePropertyMapOverrides(options.map);
       const { probeQemu } = await import("../probe/probe.js");
       const report = await probeQemu({ qemu: options.qemu, propertyMap });
-      io.stdout(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${renderProbeTable(report)}\n`);
+      io.stdout(
+        options.json === true
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : `${renderProbeTable(report)}\n`,
+      );
     });
 
   program
@@ -48,7 +57,11 @@ export function buildProgram(io: CliIo): Command {
     .action(async (options: { qemu?: string; json?: boolean }) => {
       const { runDoctor } = await import("../doctor/doctor.js");
       const checks = await runDoctor({ qemu: options.qemu });
-      io.stdout(options.json === true ? `${JSON.stringify({ checks }, null, 2)}\n` : `${renderDoctor(checks)}\n`);
+      io.stdout(
+        options.json === true
+          ? `${JSON.stringify({ checks }, null, 2)}\n`
+          : `${renderDoctor(checks)}\n`,
+      );
       io.setExitCode(doctorExitCode(checks));
     });
 

@@ -21,8 +21,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
   const checks: DoctorCheck[] = [];
   checks.push(...(await checkQemu(options.qemu)));
   checks.push(...(await checkAccelerators()));
-  checks.push(await checkTool("qemu-img", "qemu-img", "makes copy-on-write overlays of the guest image"));
-  checks.push(await checkTool("setpriv", "setpriv", "kills QEMU if balloon-bench itself is killed"));
+  checks.push(
+    await checkTool("qemu-img", "qemu-img", "makes copy-on-write overlays of the guest image"),
+  );
+  checks.push(
+    await checkTool("setpriv", "setpriv", "kills QEMU if balloon-bench itself is killed"),
+  );
   for (const [name, command, why] of IMAGE_TOOLS) checks.push(await checkTool(name, command, why));
   checks.push(await checkStaticGcc());
   checks.push(await checkPerf());
@@ -49,8 +53,17 @@ async function checkQemu(requested: string | undefined): Promise<DoctorCheck[]> 
     return [
       { name: "qemu", status: "ok", detail: `${path}: ${info.versionLine}` },
       hasTcg
-        ? { name: "tcg", status: "ok", detail: "QEMU has the TCG accelerator (always bootable, slow)" }
-        : { name: "tcg", status: "fail", detail: "QEMU lists no TCG accelerator", fix: "install Debian's qemu-system-x86" },
+        ? {
+            name: "tcg",
+            status: "ok",
+            detail: "QEMU has the TCG accelerator (always bootable, slow)",
+          }
+        : {
+            name: "tcg",
+            status: "fail",
+            detail: "QEMU lists no TCG accelerator",
+            fix: "install Debian's qemu-system-x86",
+          },
     ];
   } catch (error) {
     return [{ name: "qemu", status: "fail", detail: (error as Error).message, fix: INSTALL_FIX }];
@@ -70,7 +83,11 @@ async function checkAccelerators(): Promise<DoctorCheck[]> {
           detail: `KVM cannot boot stock kernels: ${kvm.reason}`,
           fix: "use a host with kvm_intel/kvm_amd for timings you can compare; here guests run under TCG",
         },
-    { name: "accel auto", status: "ok", detail: `--accel auto chooses ${auto.accelerator} (${auto.reason})` },
+    {
+      name: "accel auto",
+      status: "ok",
+      detail: `--accel auto chooses ${auto.accelerator} (${auto.reason})`,
+    },
   ];
 }
 
@@ -90,7 +107,11 @@ async function checkStaticGcc(): Promise<DoctorCheck> {
       timeout: 60_000,
     });
     return result.exitCode === 0
-      ? { name: "gcc -static", status: "ok", detail: "builds static binaries (alloc_once is uploaded as one)" }
+      ? {
+          name: "gcc -static",
+          status: "ok",
+          detail: "builds static binaries (alloc_once is uploaded as one)",
+        }
       : {
           name: "gcc -static",
           status: "fail",
@@ -108,7 +129,8 @@ async function checkPerf(): Promise<DoctorCheck> {
     ? {
         name: "perf (host)",
         status: "warn",
-        detail: "not found; only needed to read perf.data from `profile` on the host (the guest image has its own perf)",
+        detail:
+          "not found; only needed to read perf.data from `profile` on the host (the guest image has its own perf)",
         fix: INSTALL_FIX,
       }
     : { name: "perf (host)", status: "ok", detail: path };
@@ -134,9 +156,19 @@ async function checkCache(): Promise<DoctorCheck[]> {
   const freeGiB = (freeBytes / 1024 ** 3).toFixed(1);
   const space: DoctorCheck =
     freeBytes < MIN_FREE_BYTES
-      ? { name: "disk space", status: "fail", detail: `${freeGiB} GiB free under ${dir}; the image and kernels need ~2 GiB`, fix: "free disk space or set XDG_CACHE_HOME elsewhere" }
+      ? {
+          name: "disk space",
+          status: "fail",
+          detail: `${freeGiB} GiB free under ${dir}; the image and kernels need ~2 GiB`,
+          fix: "free disk space or set XDG_CACHE_HOME elsewhere",
+        }
       : freeBytes < WANT_FREE_BYTES
-        ? { name: "disk space", status: "warn", detail: `${freeGiB} GiB free under ${dir}; 4 GiB recommended`, fix: "free disk space or set XDG_CACHE_HOME elsewhere" }
+        ? {
+            name: "disk space",
+            status: "warn",
+            detail: `${freeGiB} GiB free under ${dir}; 4 GiB recommended`,
+            fix: "free disk space or set XDG_CACHE_HOME elsewhere",
+          }
         : { name: "disk space", status: "ok", detail: `${freeGiB} GiB free under ${dir}` };
   return [{ name: "cache dir", status: "ok", detail: `${dir} (writable)` }, space];
 }

@@ -32,7 +32,8 @@ export function assembleProbeReport(facts: ProbeFacts): ProbeReport {
   const bits = BALLOON_FEATURE_BITS.map((entry): ProbeBit => {
     const property = facts.propertyMap.get(entry.bit) ?? null;
     const hasProperty = property !== null && facts.availableProperties.has(property);
-    const offered = hasProperty || property === null ? (facts.offeredBits?.has(entry.bit) ?? false) : false;
+    const offered =
+      hasProperty || property === null ? (facts.offeredBits?.has(entry.bit) ?? false) : false;
     return {
       bit: entry.bit,
       names: entry.names.map((n) => SPEC_PREFIX + n),
@@ -79,8 +80,17 @@ export function renderProbeTable(report: ProbeReport): string {
     b.offered ? "yes" : "no",
     b.reason,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.slice(0).map((r) => (i === 5 ? 0 : (r[i] ?? "").length))));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.slice(0).map((r) => (i === 5 ? 0 : (r[i] ?? "").length))),
+  );
   const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
-  return [`QEMU ${report.qemu.path} (version ${report.qemu.version})`, line(header), ...rows.map(line)].join("\n");
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [
+    `QEMU ${report.qemu.path} (version ${report.qemu.version})`,
+    line(header),
+    ...rows.map(line),
+  ].join("\n");
 }

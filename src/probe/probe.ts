@@ -2,7 +2,11 @@ import { BALLOON_DEVICE_ID, BALLOON_IOTHREAD_ID } from "../balloon/balloon-devic
 import { decodeVirtioStatus } from "../balloon/device-features.js";
 import { VmLaunchError } from "../errors.js";
 import { launchVm } from "../qemu/qemu-vm.js";
-import { readDeviceProperties, readQemuBinaryInfo, resolveQemuBinary } from "../qemu/qemu-binary.js";
+import {
+  readDeviceProperties,
+  readQemuBinaryInfo,
+  resolveQemuBinary,
+} from "../qemu/qemu-binary.js";
 import { assembleProbeReport, type ProbeReport } from "./probe-report.js";
 
 export interface ProbeOptions {
@@ -43,7 +47,9 @@ export async function probeQemu(options: ProbeOptions): Promise<ProbeReport> {
         balloon: {
           id: BALLOON_DEVICE_ID,
           properties: enabled.map(([, property]) => [property, "on"] as const),
-          iothreadId: enabled.some(([bit]) => bit === FREE_PAGE_HINT_BIT) ? BALLOON_IOTHREAD_ID : undefined,
+          iothreadId: enabled.some(([bit]) => bit === FREE_PAGE_HINT_BIT)
+            ? BALLOON_IOTHREAD_ID
+            : undefined,
         },
       },
     });

@@ -43,9 +43,11 @@ export async function readHostAccelFacts(
   } catch {
     kvmDevice = "missing";
   }
-  let kvmModules: string[] = [];
+  let kvmModules: string[];
   try {
-    kvmModules = (await readdir(sysModule)).filter((m) => m === "kvm" || m.startsWith("kvm_")).sort();
+    kvmModules = (await readdir(sysModule))
+      .filter((m) => m === "kvm" || m.startsWith("kvm_"))
+      .sort();
   } catch {
     kvmModules = [];
   }
@@ -55,20 +57,33 @@ export async function readHostAccelFacts(
 /** Whether KVM here can boot a stock kernel, and if not, why (in words). */
 export function kvmUsability(facts: HostAccelFacts): { usable: boolean; reason: string } {
   if (facts.kvmDevice === "missing") {
-    return { usable: false, reason: "/dev/kvm does not exist (no KVM module loaded, or no virtualization support)" };
+    return {
+      usable: false,
+      reason: "/dev/kvm does not exist (no KVM module loaded, or no virtualization support)",
+    };
   }
   if (facts.kvmDevice === "no-access") {
-    return { usable: false, reason: "/dev/kvm exists but this user cannot open it read-write (add the user to group kvm)" };
+    return {
+      usable: false,
+      reason: "/dev/kvm exists but this user cannot open it read-write (add the user to group kvm)",
+    };
   }
   if (facts.kvmModules.includes("kvm_pvm")) {
     // PVM is a software "pagetable-based" KVM: stock kernels hang in the decompressor.
-    return { usable: false, reason: "KVM here is kvm_pvm, which only runs guest kernels built for PVM; stock kernels never boot" };
+    return {
+      usable: false,
+      reason:
+        "KVM here is kvm_pvm, which only runs guest kernels built for PVM; stock kernels never boot",
+    };
   }
   if (facts.kvmModules.includes("kvm_intel") || facts.kvmModules.includes("kvm_amd")) {
     const vendor = facts.kvmModules.includes("kvm_intel") ? "kvm_intel" : "kvm_amd";
     return { usable: true, reason: `/dev/kvm is usable (${vendor})` };
   }
-  return { usable: false, reason: `/dev/kvm exists but no kvm_intel or kvm_amd module is loaded (modules: ${facts.kvmModules.join(", ") || "none"})` };
+  return {
+    usable: false,
+    reason: `/dev/kvm exists but no kvm_intel or kvm_amd module is loaded (modules: ${facts.kvmModules.join(", ") || "none"})`,
+  };
 }
 
 /**
@@ -76,14 +91,25 @@ export function kvmUsability(facts: HostAccelFacts): { usable: boolean; reason: 
  * says why. An explicit `kvm` is honoured where /dev/kvm opens (a PVM-built guest kernel may be
  * what the user wants) with a warning when it cannot boot stock kernels; never silently changed.
  */
-export function chooseAccelerator(requested: AcceleratorRequest, facts: HostAccelFacts): AcceleratorChoice {
+export function chooseAccelerator(
+  requested: AcceleratorRequest,
+  facts: HostAccelFacts,
+): AcceleratorChoice {
   const kvm = kvmUsability(facts);
   if (requested === "tcg") {
-    return { accelerator: "tcg", requested, reason: "TCG was requested", warnings: [], cpu: CPU_FOR.tcg };
+    return {
+      accelerator: "tcg",
+      requested,
+      reason: "TCG was requested",
+      warnings: [],
+      cpu: CPU_FOR.tcg,
+    };
   }
   if (requested === "kvm") {
     if (facts.kvmDevice !== "ok") {
-      throw new EnvironmentError(`KVM was requested but ${kvm.reason}`, { hint: "fix /dev/kvm, or run with --accel tcg" });
+      throw new EnvironmentError(`KVM was requested but ${kvm.reason}`, {
+        hint: "fix /dev/kvm, or run with --accel tcg",
+      });
     }
     return {
       accelerator: "kvm",
@@ -94,7 +120,13 @@ export function chooseAccelerator(requested: AcceleratorRequest, facts: HostAcce
     };
   }
   if (kvm.usable) {
-    return { accelerator: "kvm", requested, reason: `auto: ${kvm.reason}`, warnings: [], cpu: CPU_FOR.kvm };
+    return {
+      accelerator: "kvm",
+      requested,
+      reason: `auto: ${kvm.reason}`,
+      warnings: [],
+      cpu: CPU_FOR.kvm,
+    };
   }
   return {
     accelerator: "tcg",

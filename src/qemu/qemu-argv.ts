@@ -60,7 +60,9 @@ function optionList(head: string, options: readonly (readonly [string, string])[
   return [head, ...options.map(([key, value]) => `${key}=${qemuOptValue(value)}`)].join(",");
 }
 
-export function machineArgs(config: Pick<VmArgvConfig, "machine" | "accelerator" | "cpu">): string[] {
+export function machineArgs(
+  config: Pick<VmArgvConfig, "machine" | "accelerator" | "cpu">,
+): string[] {
   return ["-machine", config.machine, "-accel", config.accelerator, "-cpu", config.cpu];
 }
 
@@ -112,7 +114,10 @@ export function networkArgs(network: UserNetworkSpec | undefined): string[] {
 export function balloonArgs(balloon: BalloonDeviceSpec | undefined): string[] {
   if (balloon === undefined) return [];
   const args: string[] = [];
-  const properties: [string, string][] = [["id", balloon.id], ...balloon.properties.map(([k, v]): [string, string] => [k, v])];
+  const properties: [string, string][] = [
+    ["id", balloon.id],
+    ...balloon.properties.map(([k, v]): [string, string] => [k, v]),
+  ];
   if (balloon.iothreadId !== undefined) {
     args.push("-object", `iothread,id=${balloon.iothreadId}`);
     properties.push(["iothread", balloon.iothreadId]);

@@ -15,7 +15,10 @@ export interface QemuBinaryInfo {
 }
 
 /** Looks a command up on PATH, like `command -v`; undefined when absent. */
-export async function findOnPath(command: string, path = process.env["PATH"] ?? ""): Promise<string | undefined> {
+export async function findOnPath(
+  command: string,
+  path = process.env["PATH"] ?? "",
+): Promise<string | undefined> {
   if (command.includes("/")) return command;
   for (const dir of path.split(delimiter)) {
     if (dir === "") continue;
@@ -43,15 +46,21 @@ export async function resolveQemuBinary(requested: string | undefined): Promise<
   try {
     info = await stat(found);
   } catch {
-    throw new UsageError(`QEMU binary '${found}' does not exist`, { hint: "pass --qemu with the path of a qemu-system-x86_64 binary" });
+    throw new UsageError(`QEMU binary '${found}' does not exist`, {
+      hint: "pass --qemu with the path of a qemu-system-x86_64 binary",
+    });
   }
   if (!info.isFile()) {
-    throw new UsageError(`QEMU binary '${found}' is not a file`, { hint: "pass --qemu with the path of a qemu-system-x86_64 binary" });
+    throw new UsageError(`QEMU binary '${found}' is not a file`, {
+      hint: "pass --qemu with the path of a qemu-system-x86_64 binary",
+    });
   }
   try {
     await access(found, constants.X_OK);
   } catch {
-    throw new UsageError(`QEMU binary '${found}' is not executable`, { hint: `chmod +x ${found}, or pass another --qemu` });
+    throw new UsageError(`QEMU binary '${found}' is not executable`, {
+      hint: `chmod +x ${found}, or pass another --qemu`,
+    });
   }
   return found;
 }
@@ -60,9 +69,12 @@ export function parseQemuVersion(output: string): { version: string; versionLine
   const versionLine = output.split("\n")[0]?.trim() ?? "";
   const match = /version (\d+\.\d+(?:\.\d+)?)/.exec(versionLine);
   if (match?.[1] === undefined) {
-    throw new EnvironmentError(`could not read a QEMU version from: ${versionLine || "(no output)"}`, {
-      hint: "check that --qemu points at a qemu-system binary",
-    });
+    throw new EnvironmentError(
+      `could not read a QEMU version from: ${versionLine || "(no output)"}`,
+      {
+        hint: "check that --qemu points at a qemu-system binary",
+      },
+    );
   }
   return { version: match[1], versionLine };
 }
@@ -70,9 +82,12 @@ export function parseQemuVersion(output: string): { version: string; versionLine
 export async function readQemuBinaryInfo(path: string): Promise<QemuBinaryInfo> {
   const result = await execa(path, ["--version"], { reject: false, timeout: 10_000 });
   if (result.exitCode !== 0) {
-    throw new EnvironmentError(`'${path} --version' failed (exit ${String(result.exitCode)}): ${result.stderr.split("\n")[0] ?? ""}`, {
-      hint: "check that --qemu points at a working qemu-system binary",
-    });
+    throw new EnvironmentError(
+      `'${path} --version' failed (exit ${String(result.exitCode)}): ${result.stderr.split("\n")[0] ?? ""}`,
+      {
+        hint: "check that --qemu points at a working qemu-system binary",
+      },
+    );
   }
   return { path, ...parseQemuVersion(result.stdout) };
 }
@@ -91,11 +106,17 @@ export function parseDeviceHelp(output: string): string[] {
 }
 
 export async function readDeviceProperties(qemuPath: string, driver: string): Promise<string[]> {
-  const result = await execa(qemuPath, ["-machine", "none", "-device", `${driver},help`], { reject: false, timeout: 10_000 });
+  const result = await execa(qemuPath, ["-machine", "none", "-device", `${driver},help`], {
+    reject: false,
+    timeout: 10_000,
+  });
   if (result.exitCode !== 0) {
-    throw new EnvironmentError(`'${qemuPath} -device ${driver},help' failed: ${result.stderr.split("\n")[0] ?? ""}`, {
-      hint: `this QEMU may lack the ${driver} device`,
-    });
+    throw new EnvironmentError(
+      `'${qemuPath} -device ${driver},help' failed: ${result.stderr.split("\n")[0] ?? ""}`,
+      {
+        hint: `this QEMU may lack the ${driver} device`,
+      },
+    );
   }
   return parseDeviceHelp(result.stdout);
 }

@@ -22,5 +22,7 @@ export function liveVmCount(): number {
 
 /** Stops every live VM quickly (short graceful window), in parallel; never throws. */
 export async function stopAllVms(): Promise<void> {
-  await Promise.allSettled([...live].map((vm) => vm.stop({ quitTimeoutMs: 2_000, termTimeoutMs: 2_000 })));
+  await Promise.allSettled(
+    [...live].map((vm) => vm.stop({ quitTimeoutMs: 2_000, termTimeoutMs: 2_000 })),
+  );
 }

@@ -168,7 +168,12 @@ export class QmpClient implements AsyncDisposable {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         this.abandonedIds.add(id);
-        reject(new QmpTimeoutError(`QMP command '${command}' got no reply in ${timeoutMs} ms`, timeoutMs));
+        reject(
+          new QmpTimeoutError(
+            `QMP command '${command}' got no reply in ${timeoutMs} ms`,
+            timeoutMs,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(id, {
         command,
@@ -177,7 +182,8 @@ export class QmpClient implements AsyncDisposable {
         reject,
         timer,
       });
-      const message = args === undefined ? { execute: command, id } : { execute: command, arguments: args, id };
+      const message =
+        args === undefined ? { execute: command, id } : { execute: command, arguments: args, id };
       this.socket.write(`${JSON.stringify(message)}\n`);
     });
   }
@@ -209,7 +215,12 @@ export class QmpClient implements AsyncDisposable {
         reject,
         timer: setTimeout(() => {
           this.waiters.delete(waiter);
-          reject(new QmpTimeoutError(`QMP event ${name} did not arrive within ${timeoutMs} ms`, timeoutMs));
+          reject(
+            new QmpTimeoutError(
+              `QMP event ${name} did not arrive within ${timeoutMs} ms`,
+              timeoutMs,
+            ),
+          );
         }, timeoutMs),
       };
       this.waiters.add(waiter);
@@ -218,7 +229,9 @@ export class QmpClient implements AsyncDisposable {
 
   /** Closes the connection; pending commands and waits fail. Safe to call more than once. */
   close(): void {
-    this.shutdown(new QmpDisconnectedError(`QMP connection to ${this.socketPath} was closed by us`));
+    this.shutdown(
+      new QmpDisconnectedError(`QMP connection to ${this.socketPath} was closed by us`),
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -238,7 +251,11 @@ export class QmpClient implements AsyncDisposable {
       this.handleLines(lines);
     });
     this.socket.on("error", (error) => {
-      this.shutdown(new QmpDisconnectedError(`QMP connection to ${this.socketPath} failed: ${error.message}`, { cause: error }));
+      this.shutdown(
+        new QmpDisconnectedError(`QMP connection to ${this.socketPath} failed: ${error.message}`, {
+          cause: error,
+        }),
+      );
     });
     this.socket.on("close", () => {
       this.shutdown(
@@ -276,14 +293,18 @@ export class QmpClient implements AsyncDisposable {
     const pending = id === undefined ? undefined : this.pending.get(id);
     if (pending === undefined) {
       if (id !== undefined && this.abandonedIds.delete(id)) return;
-      throw new QmpProtocolError(`QMP reply for unknown command id ${JSON.stringify(message.id)}: ${line.slice(0, 200)}`);
+      throw new QmpProtocolError(
+        `QMP reply for unknown command id ${JSON.stringify(message.id)}: ${line.slice(0, 200)}`,
+      );
     }
     this.pending.delete(id as string);
     clearTimeout(pending.timer);
     if (message.kind === "return") {
       pending.resolve(message.value);
     } else {
-      pending.reject(new QmpCommandError(pending.command, pending.args, message.errorClass, message.description));
+      pending.reject(
+        new QmpCommandError(pending.command, pending.args, message.errorClass, message.description),
+      );
     }
   }
 
@@ -330,7 +351,9 @@ export class QmpClient implements AsyncDisposable {
   private disconnectedError(what: string): QmpError {
     const reason = this.closeReason;
     if (reason instanceof QmpProtocolError) {
-      return new QmpProtocolError(`${reason.message} (while waiting for ${what})`, { cause: reason });
+      return new QmpProtocolError(`${reason.message} (while waiting for ${what})`, {
+        cause: reason,
+      });
     }
     return new QmpDisconnectedError(
       `QMP connection lost while waiting for ${what}: ${reason?.message ?? "closed"}`,
@@ -348,7 +371,9 @@ async function connectWithRetry(
   let lastError: Error | undefined;
   while (Date.now() < deadline) {
     if (signal?.aborted) {
-      throw new QmpConnectError(`gave up connecting to QMP socket ${socketPath}: ${String(signal.reason)}`);
+      throw new QmpConnectError(
+        `gave up connecting to QMP socket ${socketPath}: ${String(signal.reason)}`,
+      );
     }
     try {
       return await connectOnce(socketPath);
@@ -390,17 +415,27 @@ function readFirstLine(
       socket.removeListener("close", onClose);
       socket.removeListener("error", onError);
     };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new QmpTimeoutError(`no QMP greeting on ${socketPath} within ${Math.max(0, timeoutMs)} ms`, timeoutMs));
-    }, Math.max(0, timeoutMs));
+    const timer = setTimeout(
+      () => {
+        cleanup();
+        reject(
+          new QmpTimeoutError(
+            `no QMP greeting on ${socketPath} within ${Math.max(0, timeoutMs)} ms`,
+            timeoutMs,
+          ),
+        );
+      },
+      Math.max(0, timeoutMs),
+    );
     const onData = (chunk: Buffer): void => {
       let lines: string[];
       try {
         lines = splitter.push(chunk);
       } catch (error) {
         cleanup();
-        reject(new QmpProtocolError(`QMP peer sent a ${(error as Error).message} before its greeting`));
+        reject(
+          new QmpProtocolError(`QMP peer sent a ${(error as Error).message} before its greeting`),
+        );
         return;
       }
       const [line, ...rest] = lines;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the system packages balloon-bench needs on Debian 12 / Ubuntu 22.04+ (safe to re-run).
+set -euo pipefail
+
+PACKAGES=(
+  qemu-system-x86   # the emulator (KVM and TCG)
+  qemu-utils        # qemu-img: copy-on-write overlays of the guest image
+  util-linux        # setpriv: QEMU dies with the tool, even on SIGKILL
+  procps            # pgrep/ps for the no-orphan checks
+  mmdebstrap        # guest root filesystem from Debian packages
+  e2fsprogs         # mke2fs -d: ext4 image without a loop mount
+  busybox-static    # the per-kernel initramfs
+  cpio              # packs that initramfs
+  zstd xz-utils     # unpacks kernel modules and packages
+  kmod              # depmod/modinfo for the guest's modules tree
+  openssh-client    # ssh-keygen for the image's pinned keys
+  gcc libc6-dev     # builds alloc_once static
+  linux-perf        # perf on the host (reads perf.data from `profile`)
+  ca-certificates
+)
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then SUDO=(sudo); fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all system packages present"
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "install-deps: error: Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none)); install Node 20 or newer first" >&2
+  exit 1
+fi

@@ -1,0 +1,54 @@
+import { execa, type ResultPromise } from "execa";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** QEMU processes (by pid) whose command line contains `marker`; for leak checks. */
+export async function qemuPidsWithMarker(marker: string): Promise<number[]> {
+  const result = await execa("pgrep", ["-f", `qemu-system.*${marker}`], { reject: false });
+  return result.stdout
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map(Number);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `check` is true or `timeoutMs` passes; returns the last result. */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
+
+/** Starts a bare paused QEMU with QMP on `socketPath` (no guest: instant, no disk, TCG). */
+export function startBareQemu(socketPath: string, extra: string[] = []): ResultPromise {
+  return execa(
+    "qemu-system-x86_64",
+    [
+      "-machine",
+      "q35",
+      "-accel",
+      "tcg",
+      "-S",
+      "-nodefaults",
+      "-display",
+      "none",
+      "-qmp",
+      `unix:${socketPath},server=on,wait=off`,
+      ...extra,
+    ],
+    { reject: false, stdin: "ignore" },
+  );
+}
