@@ -1,0 +1,50 @@
+import type { PerfRun } from "../perf/perf-csv.js";
+
+export type CounterStatus = "counted" | "not-supported" | "not-counted";
+
+export interface SampleCounter {
+  readonly status: CounterStatus;
+  /** null unless counted: a missing count is never a zero. */
+  readonly value: number | null;
+  readonly unit: string;
+  readonly runTimeNs?: number | undefined;
+  readonly enabledPct?: number | undefined;
+}
+
+export interface SettleRecord {
+  /** "flush": page_reporting's flush parameter was written; "sleep": the kernel lacks it. */
+  readonly method: "flush" | "sleep";
+  readonly flushPages?: number;
+  readonly sleptMs?: number;
+}
+
+/** One iteration: one JSON line in samples.jsonl. */
+export interface Sample {
+  readonly schema: 1;
+  readonly cell: string;
+  readonly kernel: string;
+  readonly config: string;
+  readonly workload: string;
+  /** 1-based among counted iterations; warm-ups are numbered separately and flagged. */
+  readonly iteration: number;
+  readonly warmup: boolean;
+  readonly startedAt: string;
+  readonly wallMs: number;
+  readonly settle: SettleRecord;
+  readonly counters: Readonly<Record<string, SampleCounter>>;
+}
+
+/** Pure: the counters of one perf run as a sample's counter map. */
+export function countersFromPerfRun(run: PerfRun): Record<string, SampleCounter> {
+  const counters: Record<string, SampleCounter> = {};
+  for (const counter of run.counters) {
+    counters[counter.event] = {
+      status: counter.value.kind,
+      value: counter.value.kind === "counted" ? counter.value.value : null,
+      unit: counter.unit,
+      runTimeNs: counter.runTimeNs,
+      enabledPct: counter.enabledPct,
+    };
+  }
+  return counters;
+}
