@@ -3,6 +3,7 @@ import { parsePropertyMapOverrides } from "../balloon/property-map.js";
 import { doctorExitCode, renderDoctor } from "../doctor/doctor-checks.js";
 import { renderProbeTable } from "../probe/probe-report.js";
 import { TOOL_VERSION } from "../version.js";
+import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../bench/guest-protocol.js";
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -65,5 +66,110 @@ export function buildProgram(io: CliIo): Command {
       io.setExitCode(doctorExitCode(checks));
     });
 
+  program
+    .command("run")
+    .description("boot guests and run alloc_once under perf stat, following the series' bench.sh")
+    .addOption(
+      new Option(
+        "--kernel <NAME=PATH[,modules=DIR][,cmdline=ARGS]>",
+        "a kernel build to run (repeatable; default: Debian's stock kernel)",
+      )
+        .argParser(collect)
+        .default([] as string[], "Debian's stock kernel"),
+    )
+    .option("--size <MiB>", "alloc_once size in MiB", "256")
+    .option("--iterations <N>", "counted iterations", "10")
+    .option("--warmup <N>", "warm-up iterations (run, recorded, not counted)", "0")
+    .option("--huge", "hugetlb surplus pages (alloc_once SIZE huge), as `bench.sh SIZE N huge`")
+    .option("--accel <kvm|tcg|auto>", "accelerator", "auto")
+    .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
+    .option("--out <dir>", "results directory (must be new or empty)")
+    .option("--events <list>", "perf events", DEFAULT_EVENTS.join(","))
+    .option("--features <bits>", "balloon feature bits to offer, by number or name (e.g. 5,6)", "5")
+    .addOption(
+      new Option("--map <bit=property>", "map a feature bit to a QEMU property (repeatable)")
+        .argParser(collect)
+        .default([] as string[]),
+    )
+    .option("--memory <MiB>", "guest memory", "2048")
+    .option("--vcpus <N>", "guest vCPUs", "2")
+    .option("--boot-timeout <s>", "seconds to wait for the guest's SSH", "120")
+    .option(
+      "--settle <ms>",
+      "wait before each iteration when the kernel has no page_reporting flush parameter",
+      String(DEFAULT_SETTLE_MS),
+    )
+    .option(
+      "--balloon-module <path>",
+      "a virtio_balloon.ko to insmod in place of the kernel's (as bench.sh does)",
+    )
+    .action(async (options: RunCliOptions) => {
+      const { runCommand } = await import("./run-command.js");
+      await runCommand(options, io);
+    });
+
+  const image = program
+    .command("image")
+    .description("the guest image (Debian bookworm, sshd, perf; cached by recipe hash)");
+  image
+    .command("build")
+    .description("build the guest image now (runs build it when missing)")
+    .option("--force", "rebuild even when the cached image matches the recipe")
+    .action(async (options: { force?: boolean }) => {
+      const { ensureGuestImage } = await import("../image/guest-image.js");
+      const { cacheDir } = await import("../util/paths.js");
+      const built = await ensureGuestImage(cacheDir(), {
+        force: options.force === true,
+        progress: (m) => io.stderr(`${m}\n`),
+      });
+      io.stdout(
+        `${built.built ? "built" : "up to date"}: ${built.basePath} (recipe ${built.hash.slice(0, 16)})\n`,
+      );
+    });
+
+  program
+    .command("import <file>")
+    .description("add a perf CSV from a hand-run bench.sh to a results directory")
+    .requiredOption("--kernel <name>", "label of the kernel build the CSV was measured on")
+    .requiredOption("--config <name>", "label of the balloon feature configuration")
+    .option("--workload <name>", "workload label", "alloc_once-256M")
+    .requiredOption("--out <dir>", "results directory (created if missing)")
+    .option(
+      "--accel <name>",
+      "accelerator the CSV was measured under (kvm or tcg), recorded",
+      "unknown",
+    )
+    .action(async (file: string, options: ImportCliOptions) => {
+      const { importCommand } = await import("./import-command.js");
+      await importCommand(file, options, io);
+    });
+
   return program;
+}
+
+export interface RunCliOptions {
+  kernel: string[];
+  size: string;
+  iterations: string;
+  warmup: string;
+  huge?: boolean;
+  accel: string;
+  qemu?: string;
+  out?: string;
+  events: string;
+  features: string;
+  map: string[];
+  memory: string;
+  vcpus: string;
+  bootTimeout: string;
+  settle: string;
+  balloonModule?: string;
+}
+
+export interface ImportCliOptions {
+  kernel: string;
+  config: string;
+  workload: string;
+  out: string;
+  accel: string;
 }

@@ -60,7 +60,7 @@ export class GuestSsh implements AsyncDisposable {
         settled = true;
         resolve(new GuestSsh(client, options.port));
       });
-      client.once("error", (error) => {
+      client.on("error", (error) => {
         fail(
           mismatch !== undefined
             ? new HostKeyMismatchError(mismatch, {

@@ -1,0 +1,150 @@
+/**
+ * The series' bench.sh protocol as argv arrays and fixed scripts (pure). Per iteration, one SSH
+ * exec: drop caches, trigger the page_reporting flush (or wait a settle time on kernels without
+ * that parameter), run alloc_once under `perf stat -x, -o FILE --append`, and print the CSV so
+ * far. Everything variable travels as a quoted positional argument, never inside the script.
+ */
+
+export const GUEST_WORK_DIR = "/tmp/bb";
+export const GUEST_ALLOC_ONCE = `${GUEST_WORK_DIR}/alloc_once`;
+export const GUEST_PERF_CSV = `${GUEST_WORK_DIR}/perf.csv`;
+export const GUEST_BALLOON_MODULE = `${GUEST_WORK_DIR}/virtio_balloon.ko`;
+export const FLUSH_PARAMETER = "/sys/module/page_reporting/parameters/flush";
+/** bench.sh writes 512 (a page budget) to the flush parameter before every iteration. */
+export const FLUSH_PAGES = 512;
+/**
+ * Without the series' flush parameter, free page reporting runs from a delayed work item
+ * (mm/page_reporting.c: PAGE_REPORTING_DELAY = 2 s after enough free pages accumulate); waiting
+ * 3 s lets it report what the previous iteration freed before the next one allocates.
+ */
+export const DEFAULT_SETTLE_MS = 3_000;
+export const DEFAULT_EVENTS = ["task-clock", "instructions", "cache-misses"] as const;
+
+export type SettleMode =
+  | { readonly method: "flush"; readonly pages: number }
+  | { readonly method: "sleep"; readonly ms: number };
+
+/** $1 = flush|sleep, $2 = pages or seconds, $3 = perf CSV path, then perf's own argv. */
+const ITERATION_SCRIPT = [
+  "echo 3 > /proc/sys/vm/drop_caches || exit 90",
+  'if [ "$1" = flush ]; then echo "$2" > /sys/module/page_reporting/parameters/flush || exit 91; else sleep "$2"; fi',
+  "csv=$3; shift 3",
+  '"$@"; rc=$?',
+  'cat "$csv" || exit 92',
+  "exit $rc",
+].join("\n");
+
+export interface IterationRequest {
+  readonly events: readonly string[];
+  readonly sizeMiB: number;
+  readonly huge: boolean;
+  readonly settle: SettleMode;
+}
+
+/** The perf command of bench.sh, with LC_ALL=C so numbers are never localized. */
+export function perfStatArgv(
+  request: Pick<IterationRequest, "events" | "sizeMiB" | "huge">,
+): string[] {
+  return [
+    "env",
+    "LC_ALL=C",
+    "perf",
+    "stat",
+    "-e",
+    request.events.join(","),
+    "-x,",
+    "-o",
+    GUEST_PERF_CSV,
+    "--append",
+    "--",
+    GUEST_ALLOC_ONCE,
+    String(request.sizeMiB),
+    ...(request.huge ? ["huge"] : []),
+  ];
+}
+
+/** One iteration as a single argv for the guest (run through shellCommand). */
+export function iterationArgv(request: IterationRequest): string[] {
+  const settleArg =
+    request.settle.method === "flush"
+      ? String(request.settle.pages)
+      : (request.settle.ms / 1000).toFixed(3);
+  return [
+    "sh",
+    "-c",
+    ITERATION_SCRIPT,
+    "bb-iteration",
+    request.settle.method,
+    settleArg,
+    GUEST_PERF_CSV,
+    ...perfStatArgv(request),
+  ];
+}
+
+/** Exit codes of the iteration script that are ours, not perf's. */
+export function describeIterationFailure(exitCode: number | null): string | undefined {
+  if (exitCode === 90) return "writing /proc/sys/vm/drop_caches failed";
+  if (exitCode === 91) return `writing ${FLUSH_PARAMETER} failed`;
+  if (exitCode === 92) return `reading ${GUEST_PERF_CSV} failed`;
+  return undefined;
+}
+
+/** Reads what the protocol needs to know about the guest, as key=value lines. */
+export const GUEST_FACTS_SCRIPT = [
+  'echo "uname_r=$(uname -r)"',
+  `[ -e ${FLUSH_PARAMETER} ] && echo flush=yes || echo flush=no`,
+  "[ -e /proc/sys/vm/nr_overcommit_hugepages ] && echo hugetlb=yes || echo hugetlb=no",
+  'echo "thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"',
+  'echo "mem_total_kib=$(sed -n "s/^MemTotal: *\\([0-9]*\\) kB/\\1/p" /proc/meminfo)"',
+  'echo "perf=$(perf version 2>/dev/null)"',
+  "for d in /sys/bus/virtio/devices/*; do",
+  '  [ "$(cat $d/device 2>/dev/null)" = 0x0005 ] && echo "balloon_features=$(cat $d/features)" && echo "balloon_driver=$(basename $(readlink $d/driver) 2>/dev/null)"',
+  "done",
+  "true",
+].join("\n");
+
+export interface GuestFacts {
+  readonly unameR: string;
+  readonly hasFlush: boolean;
+  readonly hasHugetlb: boolean;
+  /** e.g. "[always] madvise never" */
+  readonly thp: string;
+  readonly memTotalKiB: number;
+  readonly perfVersion: string;
+  /** The balloon's sysfs feature string (character i = bit i), if the device is bound. */
+  readonly balloonFeatures: string | undefined;
+  readonly balloonDriver: string | undefined;
+}
+
+export function parseGuestFacts(output: string): GuestFacts {
+  const facts = new Map<string, string>();
+  for (const line of output.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) facts.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  return {
+    unameR: facts.get("uname_r") ?? "",
+    hasFlush: facts.get("flush") === "yes",
+    hasHugetlb: facts.get("hugetlb") === "yes",
+    thp: facts.get("thp") ?? "",
+    memTotalKiB: Number(facts.get("mem_total_kib") ?? "0"),
+    perfVersion: facts.get("perf") ?? "",
+    balloonFeatures: facts.get("balloon_features") || undefined,
+    balloonDriver: facts.get("balloon_driver") || undefined,
+  };
+}
+
+/** bench.sh: `echo $((SZ/2)) > /proc/sys/vm/nr_overcommit_hugepages` (2 MiB pages). */
+export function hugetlbOvercommitPages(sizeMiB: number): number {
+  return Math.floor(sizeMiB / 2);
+}
+
+export function setHugetlbOvercommitArgv(pages: number): string[] {
+  return [
+    "sh",
+    "-c",
+    'echo "$1" > /proc/sys/vm/nr_overcommit_hugepages',
+    "bb-hugetlb",
+    String(pages),
+  ];
+}
