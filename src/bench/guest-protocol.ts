@@ -94,6 +94,7 @@ export const GUEST_FACTS_SCRIPT = [
   'echo "uname_r=$(uname -r)"',
   `[ -e ${FLUSH_PARAMETER} ] && echo flush=yes || echo flush=no`,
   "[ -e /proc/sys/vm/nr_overcommit_hugepages ] && echo hugetlb=yes || echo hugetlb=no",
+  '[ -e "/lib/modules/$(uname -r)/modules.dep" ] && echo modules=yes || echo modules=no',
   'echo "thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"',
   'echo "mem_total_kib=$(sed -n "s/^MemTotal: *\\([0-9]*\\) kB/\\1/p" /proc/meminfo)"',
   'echo "perf=$(perf version 2>/dev/null)"',
@@ -107,6 +108,8 @@ export interface GuestFacts {
   readonly unameR: string;
   readonly hasFlush: boolean;
   readonly hasHugetlb: boolean;
+  /** Whether /lib/modules/$(uname -r) is there with its depmod index (modprobe works). */
+  readonly hasModulesTree: boolean;
   /** e.g. "[always] madvise never" */
   readonly thp: string;
   readonly memTotalKiB: number;
@@ -126,6 +129,7 @@ export function parseGuestFacts(output: string): GuestFacts {
     unameR: facts.get("uname_r") ?? "",
     hasFlush: facts.get("flush") === "yes",
     hasHugetlb: facts.get("hugetlb") === "yes",
+    hasModulesTree: facts.get("modules") === "yes",
     thp: facts.get("thp") ?? "",
     memTotalKiB: Number(facts.get("mem_total_kib") ?? "0"),
     perfVersion: facts.get("perf") ?? "",

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { balloonDeviceForFeatures } from "../balloon/balloon-device.js";
 import { decodeSysfsFeatureString, decodeVirtioStatus } from "../balloon/device-features.js";
-import { UsageError } from "../errors.js";
+import { UsageError, VmLaunchError } from "../errors.js";
+import { readTail } from "../util/file-tail.js";
 import { GuestCommandError } from "../guest/guest-errors.js";
 import { bootGuest, type GuestVm } from "../guest/guest-vm.js";
 import { ensureGuestImage, type GuestImage } from "../image/guest-image.js";
@@ -198,6 +199,9 @@ export async function runBench(options: RunOptions, progress: Progress): Promise
         sha256: kernel.sha256,
         release: kernel.release,
         cmdline: kernel.cmdline,
+        bootMethod: kernel.bootMethod,
+        initramfsModules: kernel.initramfsModules,
+        modulesImage: kernel.modulesImagePath !== undefined,
       },
       config: { name: config, requestedBits: options.features },
       workload,
@@ -269,6 +273,16 @@ async function runCell(ctx: CellContext): Promise<CellResult> {
   });
   progress(`boot: SSH answered ${(guest.bootToSshMs / 1000).toFixed(1)} s after QEMU started`);
   const facts = await setUpGuest(guest, ctx);
+  if (kernel.modulesImagePath !== undefined && !facts.hasModulesTree) {
+    throw new VmLaunchError(
+      `guest ${kernel.name} booted without its modules tree on /lib/modules/${facts.unameR}`,
+      {
+        command: guest.vm.command,
+        consoleTail: await readTail(guest.vm.consolePath ?? "", 40),
+        hint: "the guest could not mount its modules disk; rebuild the image with `balloon-bench image build --force`",
+      },
+    );
+  }
   const status = await guest.vm.qmp.execute("x-query-virtio-status", { path: BALLOON_VIRTIO_PATH });
   const decoded = decodeVirtioStatus(status);
   const negotiatedSysfs = decodeSysfsFeatureString(facts.balloonFeatures ?? "");

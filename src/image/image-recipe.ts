@@ -19,20 +19,24 @@ export interface ImageRecipe {
 export const IMAGE_FORMAT = 1;
 export const GUEST_FILES = ["guest-init.sh", "sshd_config", "fstab", "dpkg-excludes"] as const;
 
-/** The packages the bench.sh protocol needs in the guest, and nothing that boots slowly. */
+/**
+ * The packages the bench.sh protocol needs in the guest, on the `essential` variant (no apt,
+ * no init system); `mount` is not essential but guest-init needs it.
+ */
 export const GUEST_PACKAGES = [
   "openssh-server",
   "linux-perf",
   "kmod",
   "procps",
   "iproute2",
+  "mount",
 ] as const;
 
 export function defaultRecipe(files: Readonly<Record<string, string>>): ImageRecipe {
   return {
     format: IMAGE_FORMAT,
     suite: "bookworm",
-    variant: "minbase",
+    variant: "essential",
     packages: [...GUEST_PACKAGES],
     imageSizeMiB: 640,
     files,

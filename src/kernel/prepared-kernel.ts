@@ -24,11 +24,16 @@ import {
   type InitramfsModule,
 } from "./kernel-modules.js";
 import type { KernelSpec } from "./kernel-spec.js";
+import { ensurePvhVmlinux } from "./vmlinux.js";
 
 /** A kernel build made ready to boot: what QEMU needs and what results record. */
 export interface PreparedKernel {
   readonly name: string;
   readonly kernelPath: string;
+  /** What QEMU's -kernel gets: the extracted vmlinux for PVH boot, else the bzImage itself. */
+  readonly bootKernelPath: string;
+  /** "pvh": uncompressed vmlinux entered through its PVH note (no decompressor under TCG). */
+  readonly bootMethod: "pvh" | "bzimage";
   readonly sha256: string;
   /** From the bzImage header; the guest's `uname -r` is checked against it. */
   readonly release: string;
@@ -99,9 +104,14 @@ export async function prepareKernel(
 ): Promise<PreparedKernel> {
   const header = await readKernelImageHeader(spec.kernelPath);
   const sha256 = await sha256File(spec.kernelPath);
+  const dir = join(cacheRoot, "kernels", sha256.slice(0, 16));
+  await mkdir(dir, { recursive: true });
+  const pvh = await ensurePvhVmlinux(spec.kernelPath, dir);
   const base = {
     name: spec.name,
     kernelPath: spec.kernelPath,
+    bootKernelPath: pvh?.vmlinuxPath ?? spec.kernelPath,
+    bootMethod: pvh === undefined ? ("bzimage" as const) : ("pvh" as const),
     sha256,
     release: header.release,
     versionString: header.versionString,
@@ -133,8 +143,6 @@ export async function prepareKernel(
     }
     throw error;
   }
-  const dir = join(cacheRoot, "kernels", sha256.slice(0, 16));
-  await mkdir(dir, { recursive: true });
   const initrdPath =
     modules.length === 0 ? undefined : await ensureInitramfs(dir, modulesRoot, modules, progress);
   const modulesImagePath = await ensureModulesImage(dir, spec.modulesDir, modulesRoot, progress);

@@ -56,7 +56,7 @@ describe("buildQemuArgv", () => {
       "-netdev",
       "user,id=net0,hostfwd=tcp:127.0.0.1:40022-:22",
       "-device",
-      "virtio-net-pci,netdev=net0",
+      "virtio-net-pci,netdev=net0,romfile=",
       "-device",
       "virtio-balloon-pci,id=balloon0,free-page-reporting=on,x-device-init-reported=on",
       "-chardev",
