@@ -11,6 +11,7 @@ import { bootGuest, type GuestVm } from "../guest/guest-vm.js";
 import { ensureGuestImage, type GuestImage } from "../image/guest-image.js";
 import { fetchDebianKernel, resolveDebianKernel } from "../kernel/debian-kernel.js";
 import { prepareKernel, type PreparedKernel } from "../kernel/prepared-kernel.js";
+import { readKernelImageHeader } from "../kernel/kernel-image.js";
 import type { KernelSpec } from "../kernel/kernel-spec.js";
 import { parsePerfStatCsv } from "../perf/perf-csv.js";
 import { BALLOON_VIRTIO_PATH } from "../probe/probe.js";
@@ -111,6 +112,10 @@ async function assertHugetlbConfigured(kernel: PreparedKernel, spec: KernelSpec)
 export async function runBench(options: RunOptions, progress: Progress): Promise<RunResult> {
   const started = Date.now();
   validateRunOptions(options);
+  // Kernel files are checked before anything is printed or fetched: a typo fails in one line.
+  for (const spec of options.kernels) {
+    if (!spec.kernelPath.startsWith("debian:")) await readKernelImageHeader(spec.kernelPath);
+  }
   if (options.balloonModule !== undefined) {
     await checkFile(
       options.balloonModule,
@@ -131,7 +136,8 @@ export async function runBench(options: RunOptions, progress: Progress): Promise
   progress(`accelerator: ${accelerator.accelerator} (${accelerator.reason})`);
 
   const cache = cacheDir();
-  const specs: KernelSpec[] = [...options.kernels];
+  const specs: KernelSpec[] = [];
+  for (const spec of options.kernels) specs.push(await resolveKernelSource(cache, spec, progress));
   if (specs.length === 0) {
     const pkg = await resolveDebianKernel();
     progress(`kernel: Debian's stock kernel ${pkg.packageName} ${pkg.version} (no --kernel given)`);
@@ -236,6 +242,25 @@ export async function runBench(options: RunOptions, progress: Progress): Promise
     await results.writeManifest(manifest);
   }
   return { resultsDir: results.path, accelerator, cells, wallMs: Date.now() - started };
+}
+
+/** `--kernel NAME=debian:FLAVOUR` fetches Debian's current kernel of that flavour. */
+async function resolveKernelSource(
+  cache: string,
+  spec: KernelSpec,
+  progress: Progress,
+): Promise<KernelSpec> {
+  const debian = /^debian:(.+)$/.exec(spec.kernelPath);
+  if (debian?.[1] === undefined) return spec;
+  if (spec.modulesDir !== undefined) {
+    throw new UsageError(`--kernel ${spec.name}=debian:${debian[1]} brings its own modules`, {
+      hint: "drop modules=",
+    });
+  }
+  const pkg = await resolveDebianKernel(debian[1]);
+  progress(`kernel: ${spec.name} is Debian's ${pkg.packageName} ${pkg.version}`);
+  const fetched = await fetchDebianKernel(cache, pkg, spec.name);
+  return { ...fetched, cmdline: spec.cmdline };
 }
 
 interface CellContext {

@@ -1,0 +1,266 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { parsePerfStatCsv } from "../../src/perf/perf-csv.js";
+import type { Sample } from "../../src/results/sample.js";
+import { runCli } from "../helpers/cli.js";
+import { qemuPidsWithMarker } from "../helpers/processes.js";
+
+interface CellRecord {
+  id: string;
+  status: string;
+  kernel: { name: string; sha256: string; release: string; bootMethod: string };
+  guest: { unameR: string };
+  features: {
+    requested: number[];
+    offered: number[];
+    negotiatedQmp: number[];
+    negotiatedSysfs: number[];
+  };
+  settle: { method: string; ms?: number };
+}
+
+describe("balloon-bench run, end to end under TCG @integration", function () {
+  this.timeout(900_000);
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bb-run-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs two kernel builds, records negotiated features, raw CSV, samples and console, and prints the table", async () => {
+    const out = join(dir, "two-kernels");
+    const result = await runCli([
+      "run",
+      "--kernel",
+      "stock=debian:amd64",
+      "--kernel",
+      "cloud=debian:cloud-amd64",
+      "--size",
+      "32",
+      "--iterations",
+      "2",
+      "--settle",
+      "200",
+      "--memory",
+      "1024",
+      "--out",
+      out,
+    ]);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    expect(result.stderr).to.contain("accelerator: tcg (auto: chose TCG because");
+    expect(result.stdout).to.match(/task-clock +\d+(\.\d+)? ms ± \d+(\.\d+)? ms +2/);
+    expect(result.stdout).to.contain("instructions  not supported: TCG emulates no hardware PMU");
+    expect(result.stdout).to.contain(`results: ${out}`);
+
+    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as {
+      accelerator: { used: string };
+      qemu: { version: string };
+      image: { hash: string };
+      workload: { binarySha256: string; sourceSha256: string };
+      cells: CellRecord[];
+    };
+    expect(manifest.accelerator.used).to.equal("tcg");
+    expect(manifest.image.hash).to.match(/^[0-9a-f]{64}$/);
+    expect(manifest.workload.binarySha256).to.match(/^[0-9a-f]{64}$/);
+    expect(manifest.cells.map((c) => [c.id, c.status])).to.deep.equal([
+      ["stock__bits-5__alloc_once-32M", "complete"],
+      ["cloud__bits-5__alloc_once-32M", "complete"],
+    ]);
+    const [stock, cloud] = manifest.cells;
+    expect(stock?.guest.unameR).to.match(/-amd64$/);
+    expect(cloud?.guest.unameR).to.match(/-cloud-amd64$/);
+    expect(stock?.kernel.sha256).not.to.equal(cloud?.kernel.sha256);
+    for (const cell of manifest.cells) {
+      // Page poison is switched off explicitly, so QEMU offers exactly bits 1 (always) and 5.
+      expect(cell.features).to.deep.include({
+        requested: [5],
+        offered: [1, 5],
+        negotiatedQmp: [1, 5],
+        negotiatedSysfs: [1, 5],
+      });
+      expect(cell.settle).to.deep.equal({ method: "sleep", ms: 200 });
+      const cellDir = join(out, "cells", cell.id);
+      const csv = await readFile(join(cellDir, "perf.csv"), "utf8");
+      expect(csv.startsWith("# started on ")).to.equal(true);
+      const runs = parsePerfStatCsv(csv);
+      expect(runs).to.have.length(2);
+      const samples = (await readFile(join(cellDir, "samples.jsonl"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Sample);
+      expect(samples.map((s) => s.iteration)).to.deep.equal([1, 2]);
+      for (const [i, sample] of samples.entries()) {
+        expect(sample.counters["task-clock"]?.status).to.equal("counted");
+        expect(sample.counters["task-clock"]?.value).to.equal(
+          runs[i]?.counters[0]?.value.kind === "counted" ? runs[i]?.counters[0]?.value.value : NaN,
+        );
+        expect(sample.counters["instructions"]).to.deep.include({
+          status: "not-supported",
+          value: null,
+        });
+      }
+      expect(await readFile(join(cellDir, "console.log"), "utf8")).to.contain(
+        "balloon-bench: sshd ready",
+      );
+    }
+  });
+
+  it("fails clearly on a kernel that panics, with the console tail, and leaves no QEMU", async () => {
+    const out = join(dir, "panic");
+    const result = await runCli([
+      "run",
+      "--kernel",
+      "broken=debian:amd64,cmdline=root=/dev/vdz bb.rootwait=1",
+      "--size",
+      "32",
+      "--iterations",
+      "1",
+      "--boot-timeout",
+      "90",
+      "--out",
+      out,
+    ]);
+    expect(result.exitCode).to.equal(1);
+    const [first] = result.stderr.split("\n").filter((l) => l.startsWith("balloon-bench: error:"));
+    expect(first).to.match(
+      /^balloon-bench: error: guest broken stopped before SSH came up \(QEMU exit code 0, kernel panic\)/,
+    );
+    expect(result.stderr).to.contain(
+      "balloon-bench: initramfs error: root device /dev/vdz not found",
+    );
+    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as {
+      cells: { status: string; error: string }[];
+    };
+    expect(manifest.cells[0]?.status).to.equal("failed");
+    expect(await qemuPidsWithMarker("bb-vm-")).to.deep.equal([]);
+  });
+
+  describe("bad input is refused before anything boots", () => {
+    const cases: [string, string[], RegExp][] = [
+      [
+        "a missing kernel file",
+        ["--kernel", "k=/nonexistent/bzImage"],
+        /^balloon-bench: error: kernel image '\/nonexistent\/bzImage' does not exist \(fix: /,
+      ],
+      [
+        "a file that is not a kernel",
+        ["--kernel", "k=/bin/ls"],
+        /^balloon-bench: error: '\/bin\/ls' is not an x86 kernel image \(no bzImage boot header\) \(fix: /,
+      ],
+      [
+        "a size that does not fit in memory",
+        ["--size", "4000", "--memory", "2048"],
+        /^balloon-bench: error: --size 4000 MiB does not fit in a 2048 MiB guest/,
+      ],
+      [
+        "--huge with an odd size",
+        ["--huge", "--size", "255"],
+        /^balloon-bench: error: --huge needs a --size that is a multiple of 2 MiB/,
+      ],
+      [
+        "a feature bit this QEMU cannot offer",
+        ["--features", "5,6"],
+        /^balloon-bench: error: bit 6 \(VIRTIO_BALLOON_F_DEVICE_INIT_REPORTED\) needs virtio-balloon-pci property 'x-device-init-reported'/,
+      ],
+      [
+        "bit 6 without bit 5",
+        ["--features", "6"],
+        /^balloon-bench: error: bit 6 \(VIRTIO_BALLOON_F_DEVICE_INIT_REPORTED\) requires bit 5/,
+      ],
+      [
+        "a malformed --kernel",
+        ["--kernel", "/boot/vmlinuz"],
+        /^balloon-bench: error: malformed --kernel '\/boot\/vmlinuz'/,
+      ],
+    ];
+    for (const [what, args, pattern] of cases) {
+      it(what, async () => {
+        const out = join(dir, `bad-${what.replace(/\W+/g, "-")}`);
+        const result = await runCli(["run", ...args, "--out", out]);
+        expect(result.exitCode).to.equal(2);
+        expect(result.stderr.trim().split("\n")).to.have.length(1);
+        expect(result.stderr).to.match(pattern);
+        expect(await readdir(dir)).not.to.include(out.split("/").at(-1));
+      });
+    }
+  });
+});
+
+describe("balloon-bench import and image @integration", function () {
+  this.timeout(300_000);
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bb-import-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("imports a hand-run bench.sh CSV byte for byte, one sample per perf run", async () => {
+    const csvPath = new URL("../fixtures/perf/guest-tcg-append-3runs.csv", import.meta.url)
+      .pathname;
+    const out = join(dir, "imported");
+    const result = await runCli([
+      "import",
+      csvPath,
+      "--kernel",
+      "manual",
+      "--config",
+      "baseline",
+      "--out",
+      out,
+    ]);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    const cell = join(out, "cells", "manual__baseline__alloc_once-256M");
+    expect(await readFile(join(cell, "perf.csv"), "utf8")).to.equal(
+      await readFile(csvPath, "utf8"),
+    );
+    const lines = (await readFile(join(cell, "samples.jsonl"), "utf8")).trim().split("\n");
+    expect(lines.map((l) => (JSON.parse(l) as Sample).counters["task-clock"]?.value)).to.deep.equal(
+      [579.41, 540.4, 509.68],
+    );
+    const again = await runCli([
+      "import",
+      csvPath,
+      "--kernel",
+      "manual",
+      "--config",
+      "baseline",
+      "--out",
+      out,
+    ]);
+    expect(again.exitCode).to.equal(2);
+    expect(again.stderr).to.contain("already has a cell manual__baseline__alloc_once-256M");
+  });
+
+  it("rejects a malformed CSV with its line number", async () => {
+    const bad = join(dir, "bad.csv");
+    await writeFile(
+      bad,
+      "# started on Mon Nov 23 08:48:24 2026\n\n579.41,msec,task-clock,notanumber,100.00,0.985,CPUs utilized\n",
+    );
+    const result = await runCli([
+      "import",
+      bad,
+      "--kernel",
+      "k",
+      "--config",
+      "c",
+      "--out",
+      join(dir, "never"),
+    ]);
+    expect(result.exitCode).to.equal(2);
+    expect(result.stderr).to.match(/^balloon-bench: error: .*bad\.csv: .*line 3/);
+  });
+
+  it("image build reports the cached image as up to date", async () => {
+    const result = await runCli(["image", "build"]);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/^up to date: .*\/base\.img \(recipe [0-9a-f]{16}\)$/);
+  });
+});
