@@ -26,13 +26,37 @@ export type SettleMode =
 
 /** $1 = flush|sleep, $2 = pages or seconds, $3 = perf CSV path, then perf's own argv. */
 const ITERATION_SCRIPT = [
+  // /proc/uptime through the `read` builtin: timestamps without an exec (each costs ~50 ms under TCG).
+  "read t0 _ </proc/uptime",
   "echo 3 > /proc/sys/vm/drop_caches || exit 90",
   'if [ "$1" = flush ]; then echo "$2" > /sys/module/page_reporting/parameters/flush || exit 91; else sleep "$2"; fi',
+  "read t1 _ </proc/uptime",
   "csv=$3; shift 3",
   '"$@"; rc=$?',
+  "read t2 _ </proc/uptime",
   'cat "$csv" || exit 92',
+  'echo "bb-times $t0 $t1 $t2" >&2',
   "exit $rc",
 ].join("\n");
+
+/** Guest-side timing of one iteration, from the script's "bb-times" line (10 ms resolution). */
+export interface IterationTimes {
+  /** drop_caches plus the flush or the settle sleep. */
+  readonly prepareMs: number;
+  /** The perf stat command: perf's own start-up plus alloc_once. */
+  readonly perfMs: number;
+}
+
+export function parseIterationTimes(stderr: string): IterationTimes | undefined {
+  const match = /^bb-times ([\d.]+) ([\d.]+) ([\d.]+)$/m.exec(stderr);
+  if (match === null) return undefined;
+  const [t0, t1, t2] = [match[1], match[2], match[3]].map((v) => Number(v) * 1000) as [
+    number,
+    number,
+    number,
+  ];
+  return { prepareMs: Math.round(t1 - t0), perfMs: Math.round(t2 - t1) };
+}
 
 export interface IterationRequest {
   readonly events: readonly string[];
@@ -89,17 +113,28 @@ export function describeIterationFailure(exitCode: number | null): string | unde
   return undefined;
 }
 
-/** Reads what the protocol needs to know about the guest, as key=value lines. */
+/**
+ * Prepares the work directory and reads what the protocol needs to know about the guest, as
+ * key=value lines. Shell builtins where possible: under TCG each exec costs ~50 ms, and running
+ * `perf version` would cost a whole perf start-up (~1 s after drop_caches).
+ */
 export const GUEST_FACTS_SCRIPT = [
-  'echo "uname_r=$(uname -r)"',
+  `mkdir -p ${GUEST_WORK_DIR}`,
+  "read release </proc/sys/kernel/osrelease",
+  'echo "uname_r=$release"',
   `[ -e ${FLUSH_PARAMETER} ] && echo flush=yes || echo flush=no`,
   "[ -e /proc/sys/vm/nr_overcommit_hugepages ] && echo hugetlb=yes || echo hugetlb=no",
-  '[ -e "/lib/modules/$(uname -r)/modules.dep" ] && echo modules=yes || echo modules=no',
-  'echo "thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"',
-  'echo "mem_total_kib=$(sed -n "s/^MemTotal: *\\([0-9]*\\) kB/\\1/p" /proc/meminfo)"',
-  'echo "perf=$(perf version 2>/dev/null)"',
+  '[ -e "/lib/modules/$release/modules.dep" ] && echo modules=yes || echo modules=no',
+  "thp=; read thp </sys/kernel/mm/transparent_hugepage/enabled",
+  'echo "thp=$thp"',
+  'while read key value _; do [ "$key" = MemTotal: ] && echo "mem_total_kib=$value" && break; done </proc/meminfo',
+  "echo \"perf=linux-perf $(sed -n '/^Package: linux-perf$/,/^$/s/^Version: //p' /var/lib/dpkg/status)\"",
   "for d in /sys/bus/virtio/devices/*; do",
-  '  [ "$(cat $d/device 2>/dev/null)" = 0x0005 ] && echo "balloon_features=$(cat $d/features)" && echo "balloon_driver=$(basename $(readlink $d/driver) 2>/dev/null)"',
+  '  read id <"$d/device"',
+  '  [ "$id" = 0x0005 ] || continue',
+  '  read features <"$d/features"',
+  '  echo "balloon_features=$features"',
+  '  [ -e "$d/driver" ] && driver=$(readlink "$d/driver") && echo "balloon_driver=${driver##*/}"',
   "done",
   "true",
 ].join("\n");

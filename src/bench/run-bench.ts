@@ -11,7 +11,7 @@ import { bootGuest, type GuestVm } from "../guest/guest-vm.js";
 import { ensureGuestImage, type GuestImage } from "../image/guest-image.js";
 import { fetchDebianKernel, resolveDebianKernel } from "../kernel/debian-kernel.js";
 import { prepareKernel, type PreparedKernel } from "../kernel/prepared-kernel.js";
-import { readKernelImageHeader } from "../kernel/kernel-image.js";
+import { readKernelImageHeader, sha256File } from "../kernel/kernel-image.js";
 import type { KernelSpec } from "../kernel/kernel-spec.js";
 import { parsePerfStatCsv } from "../perf/perf-csv.js";
 import { BALLOON_VIRTIO_PATH } from "../probe/probe.js";
@@ -36,11 +36,11 @@ import {
   GUEST_ALLOC_ONCE,
   GUEST_BALLOON_MODULE,
   GUEST_FACTS_SCRIPT,
-  GUEST_WORK_DIR,
   describeIterationFailure,
   hugetlbOvercommitPages,
   iterationArgv,
   parseGuestFacts,
+  parseIterationTimes,
   setHugetlbOvercommitArgv,
   type GuestFacts,
   type SettleMode,
@@ -58,6 +58,7 @@ export interface CellResult {
   readonly iterationsWallMs: number;
   readonly settleMs: number;
   readonly taskClockMs: number;
+  readonly samples: readonly Sample[];
   readonly facts: GuestFacts;
   readonly negotiatedBits: readonly number[];
   readonly requestedBits: readonly number[];
@@ -189,6 +190,11 @@ export async function runBench(options: RunOptions, progress: Progress): Promise
       requestedBits: options.features,
       device: balloon,
       propertyMap: Object.fromEntries(options.propertyMap),
+      // A user-supplied driver replaces the kernel's in every guest (bench.sh's insmod).
+      driverModule:
+        options.balloonModule === undefined
+          ? null
+          : { path: options.balloonModule, sha256: await sha256File(options.balloonModule) },
     },
     cells: [] as Record<string, unknown>[],
   };
@@ -400,6 +406,7 @@ async function runCell(ctx: CellContext): Promise<CellResult> {
         `expected ${index + 1} runs in the perf CSV, found ${runs.length}`,
       );
     }
+    const times = parseIterationTimes(result.stderr);
     const sample: Sample = {
       schema: 1,
       cell: id,
@@ -410,6 +417,8 @@ async function runCell(ctx: CellContext): Promise<CellResult> {
       warmup,
       startedAt: startedAt.toISOString(),
       wallMs,
+      guestPrepareMs: times?.prepareMs,
+      guestPerfMs: times?.perfMs,
       settle:
         settle.method === "flush"
           ? { method: "flush", flushPages: settle.pages }
@@ -441,6 +450,7 @@ async function runCell(ctx: CellContext): Promise<CellResult> {
     iterationsWallMs,
     settleMs: settle.method === "sleep" ? settle.ms * total : 0,
     taskClockMs,
+    samples,
     facts,
     negotiatedBits: decodeSysfsFeatureString(facts.balloonFeatures ?? ""),
     requestedBits: options.features,
@@ -449,18 +459,14 @@ async function runCell(ctx: CellContext): Promise<CellResult> {
 
 /** Uploads alloc_once (and a user's virtio_balloon.ko, as bench.sh does) and reads the guest's facts. */
 async function setUpGuest(guest: GuestVm, ctx: CellContext): Promise<GuestFacts> {
-  await guest.ssh.run(["mkdir", "-p", GUEST_WORK_DIR]);
+  // The facts script also creates the work directory the uploads go to.
+  const facts = parseGuestFacts((await guest.ssh.execShell(GUEST_FACTS_SCRIPT)).stdout);
   await guest.ssh.writeFile(GUEST_ALLOC_ONCE, await readFile(ctx.allocOnce.path), 0o755);
-  if (ctx.options.balloonModule !== undefined) {
-    await guest.ssh.writeFile(
-      GUEST_BALLOON_MODULE,
-      await readFile(ctx.options.balloonModule),
-      0o644,
-    );
-    await guest.ssh.exec(["rmmod", "virtio_balloon"]);
-    await guest.ssh.run(["insmod", GUEST_BALLOON_MODULE]);
-    // The driver negotiates features when it binds; give sysfs a moment to show the device.
-    await sleep(200);
-  }
+  if (ctx.options.balloonModule === undefined) return facts;
+  await guest.ssh.writeFile(GUEST_BALLOON_MODULE, await readFile(ctx.options.balloonModule), 0o644);
+  await guest.ssh.exec(["rmmod", "virtio_balloon"]);
+  await guest.ssh.run(["insmod", GUEST_BALLOON_MODULE]);
+  // The driver negotiates features when it binds; give sysfs a moment to show the device.
+  await sleep(200);
   return parseGuestFacts((await guest.ssh.execShell(GUEST_FACTS_SCRIPT)).stdout);
 }

@@ -29,7 +29,11 @@ export interface Sample {
   readonly iteration: number;
   readonly warmup: boolean;
   readonly startedAt: string;
+  /** Host-side wall time of the iteration's SSH command. */
   readonly wallMs: number;
+  /** Guest-side time of drop_caches plus flush/settle, and of the perf command (absent on import). */
+  readonly guestPrepareMs?: number | undefined;
+  readonly guestPerfMs?: number | undefined;
   readonly settle: SettleRecord;
   readonly counters: Readonly<Record<string, SampleCounter>>;
 }

@@ -1,11 +1,12 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { expect } from "chai";
 import { parsePerfStatCsv } from "../../src/perf/perf-csv.js";
 import type { Sample } from "../../src/results/sample.js";
 import { runCli } from "../helpers/cli.js";
 import { qemuPidsWithMarker } from "../helpers/processes.js";
+import { stockGuestParts } from "../helpers/guest.js";
 
 interface CellRecord {
   id: string;
@@ -108,6 +109,38 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
         "balloon-bench: sshd ready",
       );
     }
+  });
+
+  it("insmods a user-supplied virtio_balloon.ko in place of the kernel's, as bench.sh does", async () => {
+    const { kernel } = await stockGuestParts();
+    const ko = join(
+      dirname(dirname(kernel.kernelPath)),
+      "lib/modules",
+      kernel.release,
+      "kernel/drivers/virtio/virtio_balloon.ko",
+    );
+    const out = join(dir, "module");
+    const result = await runCli([
+      "run",
+      "--balloon-module",
+      ko,
+      "--size",
+      "16",
+      "--iterations",
+      "1",
+      "--settle",
+      "100",
+      "--memory",
+      "1024",
+      "--out",
+      out,
+    ]);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as {
+      cells: CellRecord[];
+    };
+    expect(manifest.cells[0]?.features.negotiatedSysfs).to.deep.equal([1, 5]);
+    expect(manifest.cells[0]?.kernel.name).to.equal("debian-stock");
   });
 
   it("fails clearly on a kernel that panics, with the console tail, and leaves no QEMU", async () => {

@@ -124,7 +124,7 @@ describe("guest facts (recorded from real guests)", () => {
       hasModulesTree: true,
       thp: "[always] madvise never",
       memTotalKiB: 2014280,
-      perfVersion: "perf version 6.1.192",
+      perfVersion: "linux-perf 6.1.192-2",
       balloonFeatures: "0100010000000000000000000000010010000000100000000000000000000000",
       balloonDriver: "virtio_balloon",
     });

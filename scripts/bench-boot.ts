@@ -1,0 +1,114 @@
+// npm run bench:boot -- boot-to-SSH (median of several boots) and harness overhead of a
+// 10-iteration alloc_once 256 MiB run, on this machine, with the accelerator `auto` picks.
+//   BOOTS=5 ITERATIONS=10 SIZE=256 npm run bench:boot
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../src/bench/guest-protocol.js";
+import { runBench } from "../src/bench/run-bench.js";
+import { bootGuest } from "../src/guest/guest-vm.js";
+import { ensureGuestImage } from "../src/image/guest-image.js";
+import { fetchDebianKernel, resolveDebianKernel } from "../src/kernel/debian-kernel.js";
+import { prepareKernel } from "../src/kernel/prepared-kernel.js";
+import { DEFAULT_PROPERTY_MAP } from "../src/balloon/property-map.js";
+import { chooseAccelerator, readHostAccelFacts } from "../src/qemu/accelerator.js";
+import { cacheDir } from "../src/util/paths.js";
+
+const boots = Number(process.env["BOOTS"] ?? 5);
+const iterations = Number(process.env["ITERATIONS"] ?? 10);
+const sizeMiB = Number(process.env["SIZE"] ?? 256);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+};
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+const cache = cacheDir();
+const image = await ensureGuestImage(cache);
+const kernel = await prepareKernel(
+  cache,
+  await fetchDebianKernel(cache, await resolveDebianKernel()),
+);
+const accelerator = chooseAccelerator("auto", await readHostAccelFacts());
+const scratch = await mkdtemp(join(tmpdir(), "bb-bench-"));
+
+console.log(`accelerator: ${accelerator.accelerator} (${accelerator.reason})`);
+console.log(
+  `kernel: ${kernel.release} (${kernel.bootMethod} boot), image ${image.hash.slice(0, 16)}`,
+);
+const bootTimes: number[] = [];
+for (let i = 0; i < boots; i++) {
+  await using guest = await bootGuest({
+    qemuPath: "qemu-system-x86_64",
+    accelerator,
+    kernel,
+    image,
+    memoryMiB: 2048,
+    vcpus: 2,
+    balloon: { id: "balloon0", properties: [["free-page-reporting", "on"]] },
+    logDir: scratch,
+    bootTimeoutMs: 120_000,
+  });
+  bootTimes.push(guest.bootToSshMs);
+  console.log(`boot ${i + 1}/${boots}: ${seconds(guest.bootToSshMs)} to SSH`);
+}
+console.log(
+  `boot-to-SSH: median ${seconds(median(bootTimes))} of ${boots} (min ${seconds(Math.min(...bootTimes))}, max ${seconds(Math.max(...bootTimes))}); target <= 8 s`,
+);
+
+const result = await runBench(
+  {
+    kernels: [
+      {
+        name: "stock",
+        kernelPath: kernel.kernelPath,
+        modulesDir: join(kernel.kernelPath, "../.."),
+        cmdline: [],
+      },
+    ],
+    sizeMiB,
+    iterations,
+    warmups: 0,
+    huge: false,
+    accel: "auto",
+    out: join(scratch, "results"),
+    events: [...DEFAULT_EVENTS],
+    features: [5],
+    propertyMap: DEFAULT_PROPERTY_MAP,
+    memoryMiB: 2048,
+    vcpus: 2,
+    bootTimeoutMs: 120_000,
+    settleMs: DEFAULT_SETTLE_MS,
+  },
+  () => undefined,
+);
+const first = result.cells[0];
+if (first === undefined) throw new Error("no cell");
+const cell = first;
+const sum = (f: (s: (typeof cell.samples)[number]) => number): number =>
+  cell.samples.reduce((a, s) => a + f(s), 0);
+const allocMs = cell.taskClockMs;
+const guestMs = sum((s) => (s.guestPrepareMs ?? 0) + (s.guestPerfMs ?? 0));
+const perfStartupMs = sum((s) => s.guestPerfMs ?? 0) - allocMs;
+const prepareMs = sum((s) => s.guestPrepareMs ?? 0);
+const harnessMs = result.wallMs - cell.bootToSshMs - guestMs;
+const overheadMs = result.wallMs - allocMs - cell.bootToSshMs;
+console.log(
+  `\n${iterations}-iteration run, alloc_once ${sizeMiB} MiB, settle ${cell.settleMs > 0 ? `sleep ${DEFAULT_SETTLE_MS} ms` : "flush"}:`,
+);
+console.log(`  wall                         ${seconds(result.wallMs)}`);
+console.log(`  boot to SSH                  ${seconds(cell.bootToSshMs)}`);
+console.log(`  inside alloc_once (task-clock) ${seconds(allocMs)}`);
+console.log(
+  `  protocol: drop_caches + settle/flush   ${seconds(prepareMs)} (settle sleeps ${seconds(cell.settleMs)})`,
+);
+console.log(`  protocol: perf stat start-up and exit   ${seconds(perfStartupMs)}`);
+console.log(`  harness: SSH, CSV copy, parsing, results, setup, shutdown   ${seconds(harnessMs)}`);
+console.log(
+  `overhead (wall - alloc_once - boot) / wall: ${((100 * overheadMs) / result.wallMs).toFixed(1)} %`,
+);
+console.log(
+  `harness-only overhead (wall - boot - time in the guest's protocol) / wall: ${((100 * harnessMs) / result.wallMs).toFixed(1)} %; target <= 5 %`,
+);
+await rm(scratch, { recursive: true, force: true });
