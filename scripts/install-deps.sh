@@ -11,11 +11,13 @@ PACKAGES=(
   e2fsprogs         # mke2fs -d: ext4 image without a loop mount
   busybox-static    # the per-kernel initramfs
   cpio              # packs that initramfs
-  zstd xz-utils     # unpacks kernel modules and packages
+  zstd xz-utils lz4 # decompress kernel payloads for PVH boot
   kmod              # depmod/modinfo for the guest's modules tree
   openssh-client    # ssh-keygen for the image's pinned keys
   gcc libc6-dev     # builds alloc_once static
   linux-perf        # perf on the host (reads perf.data from `profile`)
+  iproute2          # ss, for the port-binding test
+  qemu-system-data  # firmware: SeaBIOS, and qboot for fast PVH boot
   ca-certificates
 )
 
@@ -27,9 +29,16 @@ for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 
+# `run` fetches Debian's stock kernel with apt-get download: it needs package lists.
+if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+  echo "install-deps: no apt package lists yet; running apt-get update"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  updated=1
+fi
+
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  [ -n "${updated:-}" ] || "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   echo "install-deps: all system packages present"

@@ -4,4 +4,4 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}"
-npx mocha --forbid-only "$@"
+exec ./node_modules/.bin/mocha --forbid-only "$@"

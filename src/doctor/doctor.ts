@@ -42,6 +42,9 @@ const IMAGE_TOOLS: readonly (readonly [string, string, string])[] = [
   ["depmod", "depmod", "indexes kernel modules for modprobe in the guest"],
   ["dpkg-deb", "dpkg-deb", "unpacks Debian kernel packages without installing them"],
   ["apt-get", "apt-get", "fetches Debian's stock kernel package"],
+  ["ssh-keygen", "ssh-keygen", "makes the image's pinned host key and client key"],
+  ["xz", "xz", "unpacks xz kernel payloads for fast PVH boot"],
+  ["lz4", "lz4", "unpacks lz4 kernel payloads for fast PVH boot"],
 ];
 
 async function checkQemu(requested: string | undefined): Promise<DoctorCheck[]> {
