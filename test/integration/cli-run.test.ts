@@ -173,6 +173,29 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
     expect(await qemuPidsWithMarker("bb-vm-")).to.deep.equal([]);
   });
 
+  it("gives up on a guest that never reaches SSH within the boot timeout, and leaves no QEMU", async () => {
+    // init=/bin/cat: the guest is alive but blocks reading its console, so sshd never starts.
+    const out = join(dir, "hang");
+    const started = Date.now();
+    const result = await runCli([
+      "run",
+      "--kernel",
+      "hang=debian:amd64,cmdline=init=/bin/cat",
+      "--size",
+      "32",
+      "--boot-timeout",
+      "12",
+      "--out",
+      out,
+    ]);
+    expect(result.exitCode).to.equal(1);
+    expect(result.stderr).to.match(
+      /^balloon-bench: error: guest hang did not answer SSH within 12 s: no 'balloon-bench: sshd ready' on the console \(fix: /m,
+    );
+    expect(Date.now() - started).to.be.lessThan(40_000);
+    expect(await qemuPidsWithMarker("bb-vm-")).to.deep.equal([]);
+  });
+
   describe("bad input is refused before anything boots", () => {
     const cases: [string, string[], RegExp][] = [
       [

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Reference values for balloon-bench's statistics, computed independently with SciPy.
+
+Writes test/fixtures/stats/scipy-reference.json; the tests check our TypeScript against it to
+4 significant digits. Re-run after changing the cases: python3 scripts/stats-reference.py
+"""
+import json
+import pathlib
+
+import numpy as np
+import scipy
+from scipy import stats
+
+rng = np.random.default_rng(20261123)
+cases = {
+    # task-clock (ms) recorded in a TCG guest (test/fixtures/perf/guest-tcg-append-3runs.csv) vs made-up faster runs
+    "guest-small": ([579.41, 540.40, 509.68], [232.1, 251.9, 219.4]),
+    # the cover letter's scale: baseline 232 +- 20 ms, optimized 51 +- 26 ms, n = 10
+    "cover-letter-like": (list(np.round(rng.normal(232, 20, 10), 3)), list(np.round(rng.normal(51, 26, 10), 3))),
+    # A/A: same distribution
+    "a-a": (list(np.round(rng.normal(100, 5, 12), 3)), list(np.round(rng.normal(100, 5, 12), 3))),
+    # ties, so Mann-Whitney must use the tie-corrected normal approximation
+    "ties": ([1, 2, 2, 3, 3, 3, 4, 5, 5], [2, 3, 4, 4, 5, 6, 6, 6, 7]),
+    # larger samples: asymptotic Mann-Whitney without ties
+    "large": (list(np.round(rng.normal(10, 2, 30), 4)), list(np.round(rng.normal(11, 3, 25), 4))),
+    # unequal sizes, small: exact Mann-Whitney
+    "unequal-small": ([12.5, 13.1, 11.9, 12.2, 14.0], [10.1, 11.0, 10.7, 9.9, 10.5, 11.3, 10.2]),
+}
+
+out = {"scipy": scipy.__version__, "cases": {}}
+for name, (a, b) in cases.items():
+    a = [float(x) for x in a]
+    b = [float(x) for x in b]
+    welch = stats.ttest_ind(b, a, equal_var=False)
+    ci = welch.confidence_interval(0.95)
+    mw = stats.mannwhitneyu(a, b, alternative="two-sided", method="auto")
+    desc = {}
+    for label, x in (("a", a), ("b", b)):
+        x = np.array(x)
+        lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+        desc[label] = {
+            "mean": float(x.mean()),
+            "sd": float(x.std(ddof=1)),
+            "median": float(np.median(x)),
+            "ci95": [float(lo), float(hi)],
+        }
+    out["cases"][name] = {
+        "a": a,
+        "b": b,
+        "welch": {"t": float(welch.statistic), "df": float(welch.df), "p": float(welch.pvalue), "diffCi95": [float(ci.low), float(ci.high)]},
+        "mannWhitney": {"u": float(mw.statistic), "p": float(mw.pvalue)},
+        "describe": desc,
+    }
+
+# Holm, written out independently: sort, multiply by (k - i), running maximum, cap at 1.
+p = [0.01, 0.04, 0.03, 0.005, 0.2]
+order = sorted(range(len(p)), key=lambda i: p[i])
+adjusted = [0.0] * len(p)
+running = 0.0
+for rank, i in enumerate(order):
+    running = max(running, min(1.0, (len(p) - rank) * p[i]))
+    adjusted[i] = running
+out["holm"] = {"p": p, "adjusted": adjusted}
+out["quantiles"] = {
+    "t975_df3": float(stats.t.ppf(0.975, 3)),
+    "t975_df17.3": float(stats.t.ppf(0.975, 17.3)),
+    "tcdf_2.1_df5.5": float(stats.t.cdf(2.1, 5.5)),
+    "normcdf_1.96": float(stats.norm.cdf(1.96)),
+}
+path = pathlib.Path(__file__).resolve().parent.parent / "test/fixtures/stats/scipy-reference.json"
+path.write_text(json.dumps(out, indent=1) + "\n")
+print(f"wrote {path}")
