@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import type { CompareCliOptions } from "./compare-command.js";
 import { parsePropertyMapOverrides } from "../balloon/property-map.js";
 import { doctorExitCode, renderDoctor } from "../doctor/doctor-checks.js";
 import { renderProbeTable } from "../probe/probe-report.js";
@@ -142,6 +143,41 @@ export function buildProgram(io: CliIo): Command {
     .action(async (file: string, options: ImportCliOptions) => {
       const { importCommand } = await import("./import-command.js");
       await importCommand(file, options, io);
+    });
+
+  program
+    .command("compare <dirs...>")
+    .description(
+      "compare kernel builds and feature configs across results directories, with CI gates",
+    )
+    .option(
+      "--baseline <kernel=NAME|config=NAME>",
+      "what candidates are compared against (default: the first kernel, or the first config)",
+    )
+    .option("--format <text|md|json|junit|html>", "output format", "text")
+    .option("--out <file>", "write the report to a file instead of stdout")
+    .option("--fail-on-regression <pct>", "exit 1 when a significant regression exceeds PCT %")
+    .addOption(
+      new Option(
+        "--expect-improvement <metric:pct>",
+        "exit 1 unless METRIC significantly improves by at least PCT % (repeatable)",
+      )
+        .argParser(collect)
+        .default([] as string[]),
+    )
+    .addOption(
+      new Option(
+        "--direction <metric=lower|higher>",
+        "which way is better for a metric (default: lower)",
+      )
+        .argParser(collect)
+        .default([] as string[]),
+    )
+    .option("--alpha <p>", "significance level after Holm's correction", "0.05")
+    .option("--force", "compare across different accelerators anyway (flagged)")
+    .action(async (dirs: string[], options: CompareCliOptions) => {
+      const { compareCommand } = await import("./compare-command.js");
+      await compareCommand(dirs, options, io);
     });
 
   return program;

@@ -4,7 +4,8 @@ import jstat from "jstat";
  * The statistical distributions, from jstat (checked against SciPy in the tests). All of the
  * project's distribution calls go through here so the backend can be swapped in one place.
  */
-const { jStat } = jstat as unknown as typeof import("jstat");
+// jstat is CommonJS: its module.exports carries jStat.
+const { jStat } = jstat;
 
 /** P(T <= t) for Student's t with (possibly fractional) `df` degrees of freedom. */
 export function studentTCdf(t: number, df: number): number {

@@ -1,0 +1,161 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import { execa } from "execa";
+import { runCli } from "../helpers/cli.js";
+
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+describe("balloon-bench compare @integration", function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bb-compare-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes all five formats for a results directory", async () => {
+    for (const format of ["text", "md", "json", "junit", "html"]) {
+      const out = join(dir, `report.${format}`);
+      const result = await runCli([
+        "compare",
+        fixture("results/init-on-alloc"),
+        "--format",
+        format,
+        "--out",
+        out,
+      ]);
+      expect(result.exitCode, result.stderr).to.equal(0);
+      const text = await readFile(out, "utf8");
+      expect(text.length, format).to.be.greaterThan(200);
+    }
+    expect(JSON.parse(await readFile(join(dir, "report.json"), "utf8"))).to.have.property(
+      "passed",
+      true,
+    );
+    expect(await readFile(join(dir, "report.junit"), "utf8")).to.match(/^<\?xml/);
+  });
+
+  it("gates exit 1 with the numbers, and 0 when met", async () => {
+    const met = await runCli([
+      "compare",
+      fixture("results/init-on-alloc"),
+      "--expect-improvement",
+      "task-clock:30",
+    ]);
+    expect(met.exitCode).to.equal(0);
+    const missed = await runCli([
+      "compare",
+      fixture("results/init-on-alloc"),
+      "--expect-improvement",
+      "task-clock:78",
+    ]);
+    expect(missed.exitCode).to.equal(1);
+    expect(missed.stderr).to.match(
+      /^balloon-bench: gate failed: task-clock was expected to improve by at least 78 %/m,
+    );
+    const regression = await runCli([
+      "compare",
+      fixture("results/init-on-alloc"),
+      "--baseline",
+      "kernel=noioa",
+      "--fail-on-regression",
+      "5",
+    ]);
+    expect(regression.exitCode).to.equal(1);
+    expect(regression.stdout).to.contain("regression (GATE FAILED)");
+  });
+
+  it("exits 2 for unusable input", async () => {
+    const empty = join(dir, "empty");
+    await execa("mkdir", ["-p", empty]);
+    for (const args of [
+      [empty],
+      [fixture("results/a-a"), "--baseline", "config=nope"],
+      [join(dir, "missing")],
+    ]) {
+      const result = await runCli(["compare", ...args]);
+      expect(result.exitCode, args.join(" ")).to.equal(2);
+      expect(result.stderr.trim().split("\n")).to.have.length(1);
+    }
+  });
+
+  it("appends the Markdown to $GITHUB_STEP_SUMMARY", async () => {
+    const summary = join(dir, "summary.md");
+    await writeFile(summary, "# earlier step\n");
+    const result = await runCli(["compare", fixture("results/a-a")], {
+      GITHUB_STEP_SUMMARY: summary,
+    });
+    expect(result.exitCode).to.equal(0);
+    const text = await readFile(summary, "utf8");
+    expect(
+      text.startsWith("# earlier step\n## balloon-bench comparison (baseline: `kernel=a`)"),
+    ).to.equal(true);
+    expect(text).to.contain("no significant change");
+  });
+
+  it("compares hand-run bench.sh CSVs brought in with import", async () => {
+    const out = join(dir, "imported");
+    for (const [kernel, csv] of [
+      ["manual-a", "perf/guest-tcg-append-3runs.csv"],
+      ["manual-b", "perf/append-3-runs.csv"],
+    ] as const) {
+      const imported = await runCli([
+        "import",
+        fixture(csv),
+        "--kernel",
+        kernel,
+        "--config",
+        "baseline",
+        "--workload",
+        "alloc_once-64M",
+        "--accel",
+        "tcg",
+        "--out",
+        out,
+      ]);
+      expect(imported.exitCode, imported.stderr).to.equal(0);
+    }
+    const result = await runCli(["compare", out, "--format", "json"]);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    const report = JSON.parse(result.stdout) as {
+      comparisons: { metric: string; baseline: { n: number }; candidate: { n: number } }[];
+    };
+    expect(report.comparisons.map((c) => [c.metric, c.baseline.n, c.candidate.n])).to.deep.include([
+      "task-clock",
+      3,
+      3,
+    ]);
+  });
+
+  it("renders the HTML report in a real headless browser (Debian's chromium)", async () => {
+    const html = join(dir, "report.html");
+    await runCli(["compare", fixture("results/init-on-alloc"), "--format", "html", "--out", html]);
+    const result = await execa(
+      "chromium",
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        `--user-data-dir=${join(dir, "chromium-profile")}`,
+        "--dump-dom",
+        `file://${html}`,
+      ],
+      { reject: false, timeout: 60_000 },
+    );
+    expect(result.exitCode, result.stderr).to.equal(0);
+    // The DOM after layout: both plots' dots and the table are there.
+    expect(result.stdout.match(/<circle class="sample"/g)).to.have.length(10);
+    expect(result.stdout).to.match(
+      /<tr class="improvement"><td>alloc_once-128M<\/td><td>task-clock<\/td>/,
+    );
+  });
+});
