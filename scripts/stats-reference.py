@@ -67,6 +67,15 @@ out["quantiles"] = {
     "tcdf_2.1_df5.5": float(stats.t.cdf(2.1, 5.5)),
     "normcdf_1.96": float(stats.norm.cdf(1.96)),
 }
+# Noise floor of an A/A pair: pooled CoV and the minimal detectable difference at 80 % power,
+# (t.ppf(0.975, df) + t.ppf(0.8, df)) * sqrt(2/n) * CoV, df = 2n - 2.
+a, b = cases["a-a"]
+a = np.array(a, dtype=float)
+b = np.array(b, dtype=float)
+pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+cov = pooled / abs(np.concatenate([a, b]).mean())
+df = len(a) + len(b) - 2
+out["noiseFloor"] = {"cov": float(cov), "minDetectablePct": float(100 * (stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)) * np.sqrt(2 / len(a)) * cov)}
 path = pathlib.Path(__file__).resolve().parent.parent / "test/fixtures/stats/scipy-reference.json"
 path.write_text(json.dumps(out, indent=1) + "\n")
 print(f"wrote {path}")

@@ -8,6 +8,7 @@ import {
   type Direction,
 } from "../compare/compare-model.js";
 import { loadCells } from "../compare/load-cells.js";
+import { readCalibration } from "../compare/calibration.js";
 import { renderHtml } from "../compare/render-html.js";
 import { renderJson } from "../compare/render-json.js";
 import { renderJunit } from "../compare/render-junit.js";
@@ -24,6 +25,7 @@ export interface CompareCliOptions {
   direction: string[];
   force?: boolean;
   alpha: string;
+  calibration?: string;
 }
 
 const FORMATS = ["text", "md", "json", "junit", "html"] as const;
@@ -59,7 +61,21 @@ export async function compareCommand(
     throw new UsageError(`--alpha must be between 0 and 1, got '${options.alpha}'`, {
       hint: "e.g. --alpha 0.05",
     });
+  const calibrations = [];
+  for (const dir of [
+    ...dirs,
+    ...(options.calibration === undefined ? [] : [options.calibration]),
+  ]) {
+    const calibration = await readCalibration(dir);
+    if (calibration !== undefined) calibrations.push(calibration);
+    else if (dir === options.calibration) {
+      throw new UsageError(`${dir} has no calibration.json`, {
+        hint: "pass a directory written by `balloon-bench calibrate`",
+      });
+    }
+  }
   const report = buildComparison(await loadCells(dirs), {
+    noiseFloors: calibrations.flatMap((c) => c.entries),
     baseline: options.baseline === undefined ? undefined : parseBaselineSelector(options.baseline),
     alpha,
     directions: new Map(options.direction.map(parseDirection)),

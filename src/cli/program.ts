@@ -17,6 +17,45 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The options run and calibrate share. */
+function addRunOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        "--kernel <NAME=PATH[,modules=DIR][,cmdline=ARGS]>",
+        "a kernel build to run (repeatable)",
+      )
+        .argParser(collect)
+        .default([] as string[], "Debian's stock kernel"),
+    )
+    .option("--size <MiB>", "alloc_once size in MiB", "256")
+    .option("--iterations <N>", "counted iterations", "10")
+    .option("--warmup <N>", "warm-up iterations (run, recorded, not counted)", "0")
+    .option("--huge", "hugetlb surplus pages (alloc_once SIZE huge), as `bench.sh SIZE N huge`")
+    .option("--accel <kvm|tcg|auto>", "accelerator", "auto")
+    .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
+    .option("--out <dir>", "results directory (must be new or empty)")
+    .option("--events <list>", "perf events", DEFAULT_EVENTS.join(","))
+    .option("--features <bits>", "balloon feature bits to offer, by number or name (e.g. 5,6)", "5")
+    .addOption(
+      new Option("--map <bit=property>", "map a feature bit to a QEMU property (repeatable)")
+        .argParser(collect)
+        .default([] as string[]),
+    )
+    .option("--memory <MiB>", "guest memory", "2048")
+    .option("--vcpus <N>", "guest vCPUs", "2")
+    .option("--boot-timeout <s>", "seconds to wait for the guest's SSH", "120")
+    .option(
+      "--settle <ms>",
+      "wait before each iteration when the kernel has no page_reporting flush parameter",
+      String(DEFAULT_SETTLE_MS),
+    )
+    .option(
+      "--balloon-module <path>",
+      "a virtio_balloon.ko to insmod in place of the kernel's (as bench.sh does)",
+    );
+}
+
 /** The command table; each action imports its command lazily so `--help` stays fast. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command("balloon-bench")
@@ -67,47 +106,27 @@ export function buildProgram(io: CliIo): Command {
       io.setExitCode(doctorExitCode(checks));
     });
 
-  program
-    .command("run")
-    .description("boot guests and run alloc_once under perf stat, following the series' bench.sh")
-    .addOption(
-      new Option(
-        "--kernel <NAME=PATH[,modules=DIR][,cmdline=ARGS]>",
-        "a kernel build to run (repeatable; default: Debian's stock kernel)",
-      )
-        .argParser(collect)
-        .default([] as string[], "Debian's stock kernel"),
-    )
-    .option("--size <MiB>", "alloc_once size in MiB", "256")
-    .option("--iterations <N>", "counted iterations", "10")
-    .option("--warmup <N>", "warm-up iterations (run, recorded, not counted)", "0")
-    .option("--huge", "hugetlb surplus pages (alloc_once SIZE huge), as `bench.sh SIZE N huge`")
-    .option("--accel <kvm|tcg|auto>", "accelerator", "auto")
-    .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
-    .option("--out <dir>", "results directory (must be new or empty)")
-    .option("--events <list>", "perf events", DEFAULT_EVENTS.join(","))
-    .option("--features <bits>", "balloon feature bits to offer, by number or name (e.g. 5,6)", "5")
-    .addOption(
-      new Option("--map <bit=property>", "map a feature bit to a QEMU property (repeatable)")
-        .argParser(collect)
-        .default([] as string[]),
-    )
-    .option("--memory <MiB>", "guest memory", "2048")
-    .option("--vcpus <N>", "guest vCPUs", "2")
-    .option("--boot-timeout <s>", "seconds to wait for the guest's SSH", "120")
-    .option(
-      "--settle <ms>",
-      "wait before each iteration when the kernel has no page_reporting flush parameter",
-      String(DEFAULT_SETTLE_MS),
-    )
-    .option(
-      "--balloon-module <path>",
-      "a virtio_balloon.ko to insmod in place of the kernel's (as bench.sh does)",
-    )
-    .action(async (options: RunCliOptions) => {
-      const { runCommand } = await import("./run-command.js");
-      await runCommand(options, io);
-    });
+  addRunOptions(
+    program
+      .command("run")
+      .description(
+        "boot guests and run alloc_once under perf stat, following the series' bench.sh",
+      ),
+  ).action(async (options: RunCliOptions) => {
+    const { runCommand } = await import("./run-command.js");
+    await runCommand(options, io);
+  });
+
+  addRunOptions(
+    program
+      .command("calibrate")
+      .description(
+        "A/A experiment: one kernel and config twice; writes the noise floor per metric",
+      ),
+  ).action(async (options: RunCliOptions) => {
+    const { calibrateCommand } = await import("./calibrate-command.js");
+    await calibrateCommand(options, io);
+  });
 
   const image = program
     .command("image")
@@ -175,6 +194,10 @@ export function buildProgram(io: CliIo): Command {
     )
     .option("--alpha <p>", "significance level after Holm's correction", "0.05")
     .option("--force", "compare across different accelerators anyway (flagged)")
+    .option(
+      "--calibration <dir>",
+      "results of `balloon-bench calibrate` whose noise floor to show (found in DIRs too)",
+    )
     .action(async (dirs: string[], options: CompareCliOptions) => {
       const { compareCommand } = await import("./compare-command.js");
       await compareCommand(dirs, options, io);

@@ -55,6 +55,8 @@ export interface Comparison {
   readonly pAdjusted: number;
   readonly verdict: Verdict;
   readonly flags: readonly string[];
+  /** Smallest delta an A/A calibration of this workload and metric could detect, if one exists. */
+  readonly noiseFloorPct: number | null;
 }
 
 export interface UnsupportedMetric {
@@ -87,6 +89,8 @@ export interface CompareOptions {
   readonly directions?: ReadonlyMap<string, Direction>;
   /** Compare across accelerators anyway (flagged). */
   readonly force?: boolean;
+  /** Noise floors from A/A calibrations (calibration.json). */
+  readonly noiseFloors?: readonly { workload: string; metric: string; minDetectablePct: number }[];
 }
 
 export function parseBaselineSelector(value: string): BaselineSelector {
@@ -268,6 +272,9 @@ export function buildComparison(
         mannWhitneyMethod: mw?.method ?? "exact",
         flags,
         testable,
+        noiseFloorPct:
+          options.noiseFloors?.find((f) => f.workload === candidate.workload && f.metric === metric)
+            ?.minDetectablePct ?? null,
       });
     }
   }

@@ -8,7 +8,8 @@ const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
  *   "comparisons": [ { "workload", "metric", "unit", "direction",
  *       "baseline": {"label","n","mean","sd","ci95"}, "candidate": {...},
  *       "deltaPct", "deltaCi95": [lo, hi], "pWelch", "pMannWhitney", "mannWhitneyMethod",
- *       "pAdjusted", "verdict", "flags": [...], "gate": null | "why it failed" } ],
+ *       "pAdjusted", "verdict", "flags": [...], "noiseFloorPct": null | number (A/A calibration),
+ *       "gate": null | "why it failed" } ],
  *   "unsupported": [ {"label","workload","metric","reason"} ], "environment": {label: {...}},
  *   "passed": true|false }
  * Numbers that do not exist (p of a single sample) are null.
@@ -42,6 +43,7 @@ export function renderJson(report: ComparisonReport, gates?: GateResult): string
         pAdjusted: finite(c.pAdjusted),
         verdict: c.verdict,
         flags: c.flags,
+        noiseFloorPct: c.noiseFloorPct,
         gate: gates?.failures.get(index) ?? null,
       })),
       unsupported: report.unsupported,

@@ -66,6 +66,15 @@ function notes(report: ComparisonReport, workload: string, labels: string[]): st
   return lines;
 }
 
+function noiseNotes(comparisons: readonly Comparison[]): string[] {
+  return comparisons
+    .filter((c) => c.noiseFloorPct !== null)
+    .map(
+      (c) =>
+        `noise floor of ${c.metric} (A/A calibration): deltas under ±${(c.noiseFloorPct ?? 0).toFixed(1)}% are not reliably detectable`,
+    );
+}
+
 function footer(report: ComparisonReport): string {
   return `Verdicts: Welch's t-test, p-values adjusted with Holm's method across all ${report.comparisons.length} comparisons, alpha ${report.alpha}; lower is better unless configured. Delta CI: 95 % CI of the difference of means (Welch), relative to the baseline mean.`;
 }
@@ -97,6 +106,7 @@ export function renderText(report: ComparisonReport, gates?: GateResult): string
     }
     const flags = [...new Set(group.entries.flatMap(({ c }) => c.flags))];
     for (const flag of flags) out.push(`  flag: ${flag}`);
+    for (const line of noiseNotes(group.entries.map(({ c }) => c))) out.push(`  ${line}`);
     for (const { index } of group.entries) {
       const failure = gates?.failures.get(index);
       if (failure !== undefined) out.push(`  gate: ${failure}`);
@@ -128,6 +138,7 @@ export function renderMarkdown(report: ComparisonReport, gates?: GateResult): st
         ? []
         : notes(report, first.workload, [first.baseline.label, first.candidate.label])),
       ...[...new Set(group.entries.flatMap(({ c }) => c.flags))].map((f) => `flag: ${f}`),
+      ...noiseNotes(group.entries.map(({ c }) => c)),
       ...group.entries
         .map(({ index }) => gates?.failures.get(index))
         .filter((f): f is string => f !== undefined)

@@ -133,6 +133,44 @@ describe("balloon-bench compare @integration", function () {
     ]);
   });
 
+  it("calibrate runs an A/A pair in two VMs and compare shows its noise floor", async function () {
+    this.timeout(300_000);
+    const out = join(dir, "calibration");
+    const result = await runCli([
+      "calibrate",
+      "--size",
+      "128",
+      "--iterations",
+      "3",
+      "--settle",
+      "200",
+      "--memory",
+      "1024",
+      "--out",
+      out,
+    ]);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/^ {2}task-clock +\d+\.\d % {2}±\d+\.\d % \(n=3\)/m);
+    const calibration = JSON.parse(await readFile(join(out, "calibration.json"), "utf8")) as {
+      cells: string[];
+      entries: { metric: string }[];
+    };
+    expect(calibration.cells).to.deep.equal([
+      "stock-A1__bits-5__alloc_once-128M",
+      "stock-A2__bits-5__alloc_once-128M",
+    ]);
+    expect(calibration.entries.map((e) => e.metric)).to.deep.equal(["task-clock"]);
+    const compared = await runCli([
+      "compare",
+      fixture("results/init-on-alloc"),
+      "--calibration",
+      out,
+    ]);
+    expect(compared.stdout).to.contain(
+      "noise floor of task-clock (A/A calibration): deltas under ±",
+    );
+  });
+
   it("renders the HTML report in a real headless browser (Debian's chromium)", async () => {
     const html = join(dir, "report.html");
     await runCli(["compare", fixture("results/init-on-alloc"), "--format", "html", "--out", html]);

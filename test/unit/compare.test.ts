@@ -13,6 +13,8 @@ import { renderHtml } from "../../src/compare/render-html.js";
 import { renderMarkdown, renderText } from "../../src/compare/render-table.js";
 import { describe as describeValues } from "../../src/stats/descriptive.js";
 import { UsageError } from "../../src/errors.js";
+import { calibrationFromCells } from "../../src/compare/calibration.js";
+import { noiseFloor } from "../../src/stats/noise-floor.js";
 
 const fixture = (name: string): string =>
   fileURLToPath(new URL(`../fixtures/results/${name}`, import.meta.url));
@@ -103,6 +105,33 @@ describe("compare (recorded real runs)", () => {
   });
 });
 
+describe("calibration (A/A noise floor)", () => {
+  it("computes the noise floor of the recorded A/A pair and shows it next to deltas of the same workload", async () => {
+    const calibration = calibrationFromCells(await loadCells([fixture("a-a")]));
+    expect(calibration.entries.map((e) => [e.workload, e.metric, e.n])).to.deep.equal([
+      ["alloc_once-128M", "task-clock", 6],
+    ]);
+    const [entry] = calibration.entries;
+    const [a, b] = (await loadCells([fixture("a-a")])).map(taskClock);
+    expect(entry?.minDetectablePct).to.be.closeTo(
+      noiseFloor(a ?? [], b ?? []).minDetectablePct,
+      1e-9,
+    );
+    const report = buildComparison(await loadCells([fixture("init-on-alloc")]), {
+      noiseFloors: calibration.entries,
+    });
+    expect(report.comparisons[0]?.noiseFloorPct).to.equal(entry?.minDetectablePct);
+    expect(renderText(report)).to.match(
+      /noise floor of task-clock \(A\/A calibration\): deltas under ±\d+\.\d% are not reliably detectable/,
+    );
+  });
+
+  it("needs exactly two cells", async () => {
+    const cells = await loadCells([fixture("a-a")]);
+    expect(() => calibrationFromCells(cells.slice(0, 1))).to.throw(UsageError, "exactly two cells");
+  });
+});
+
 describe("compare renderers", () => {
   it("JSON has the documented shape", async () => {
     const report = buildComparison(await loadCells([fixture("init-on-alloc")]));
@@ -135,6 +164,7 @@ describe("compare renderers", () => {
       "pAdjusted",
       "verdict",
       "flags",
+      "noiseFloorPct",
       "gate",
     ]);
     expect(Object.keys(json.comparisons[0]?.["baseline"] as object)).to.deep.equal([

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { describe as describeValues } from "../../src/stats/descriptive.js";
 import { normalCdf, studentTCdf, studentTQuantile } from "../../src/stats/distributions.js";
 import { holmAdjust, mannWhitneyU, welchTTest } from "../../src/stats/two-sample.js";
+import { noiseFloor } from "../../src/stats/noise-floor.js";
 
 interface Reference {
   scipy: string;
@@ -20,6 +21,7 @@ interface Reference {
     }
   >;
   holm: { p: number[]; adjusted: number[] };
+  noiseFloor: { cov: number; minDetectablePct: number };
   quantiles: Record<string, number>;
 }
 
@@ -84,6 +86,18 @@ describe(`statistics against SciPy ${reference.scipy} references`, () => {
   it("Holm's adjustment", () => {
     const ours = holmAdjust(reference.holm.p);
     ours.forEach((p, i) => expectSig4(p, reference.holm.adjusted[i] ?? NaN, `p[${i}]`));
+  });
+
+  it("noise floor of an A/A pair: pooled CoV and the minimal detectable delta", () => {
+    const c = reference.cases["a-a"];
+    if (c === undefined) throw new Error("reference case a-a missing");
+    const ours = noiseFloor(c.a, c.b);
+    expectSig4(ours.cov, reference.noiseFloor.cov, "cov");
+    expectSig4(
+      ours.minDetectablePct,
+      reference.noiseFloor.minDetectablePct,
+      "minimal detectable %",
+    );
   });
 
   it("uses the exact Mann-Whitney distribution only for small samples without ties", () => {
