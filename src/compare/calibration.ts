@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { noiseFloor } from "../stats/noise-floor.js";
 import { welchTTest } from "../stats/two-sample.js";
-import type { CellData } from "./compare-model.js";
+import { countedValues, type CellData } from "./compare-model.js";
 
 export const CALIBRATION_FILE = "calibration.json";
 
@@ -27,14 +27,6 @@ export interface Calibration {
   readonly entries: readonly CalibrationEntry[];
 }
 
-function counted(cell: CellData, metric: string): number[] {
-  return cell.samples
-    .filter((s) => !s.warmup)
-    .map((s) => s.counters[metric])
-    .filter((c) => c?.status === "counted" && c.value !== null)
-    .map((c) => c?.value as number);
-}
-
 /** Pure: the noise floor of every counted metric from an A/A pair of cells. */
 export function calibrationFromCells(cells: readonly CellData[]): Calibration {
   const [a, b] = cells;
@@ -46,8 +38,8 @@ export function calibrationFromCells(cells: readonly CellData[]): Calibration {
   const entries: CalibrationEntry[] = [];
   const metrics = new Set(a.samples.flatMap((s) => Object.keys(s.counters)));
   for (const metric of metrics) {
-    const x = counted(a, metric);
-    const y = counted(b, metric);
+    const x = countedValues(a, metric);
+    const y = countedValues(b, metric);
     if (x.length < 2 || y.length < 2) continue;
     const floor = noiseFloor(x, y);
     const meanX = x.reduce((s, v) => s + v, 0) / x.length;

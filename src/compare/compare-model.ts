@@ -112,7 +112,8 @@ function cellLabel(cell: CellData): string {
   return `${cell.kernel}/${cell.config}`;
 }
 
-function countedValues(cell: CellData, metric: string): number[] {
+/** A cell's counted (non-warm-up) values of one metric. */
+export function countedValues(cell: CellData, metric: string): number[] {
   return cell.samples
     .filter((s) => !s.warmup)
     .map((s) => s.counters[metric])
