@@ -2,6 +2,15 @@ import { generateKeyPairSync } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { expect } from "chai";
 import { execa } from "execa";
+import {
+  BalloonTimeoutError,
+  MiB,
+  moveBalloon,
+  queryBalloonActualBytes,
+  readRssBytes,
+  setGuestStatsPolling,
+  waitForGuestMemoryStats,
+} from "../../src/balloon/balloon-control.js";
 import { decodeSysfsFeatureString } from "../../src/balloon/device-features.js";
 import { GuestCommandError, HostKeyMismatchError } from "../../src/guest/guest-errors.js";
 import { GuestSsh } from "../../src/guest/guest-ssh.js";
@@ -110,6 +119,50 @@ describe("a real guest under TCG: boot, SSH, modules @integration", function () 
     expect((await guest.ssh.run(["modprobe", "-n", "-v", "virtio_mem"])).trim()).to.contain(
       "virtio_mem.ko",
     );
+  });
+
+  it("inflates and deflates the balloon over QMP, waiting until actual reaches the target", async () => {
+    const qmp = guest.vm.qmp;
+    const full = await queryBalloonActualBytes(qmp);
+    expect(full).to.equal(1024 * MiB);
+    const rssBefore = await readRssBytes(guest.vm.pid);
+    const seen: number[] = [];
+    const inflate = await moveBalloon(qmp, 768 * MiB, {
+      timeoutMs: 60_000,
+      onProgress: (b) => seen.push(b),
+    });
+    expect(inflate).to.include({ fromBytes: full, targetBytes: 768 * MiB, actualBytes: 768 * MiB });
+    expect(seen.at(-1)).to.equal(768 * MiB);
+    const memTotalKiB = Number(
+      /MemTotal:\s+(\d+)/.exec(await guest.ssh.run(["cat", "/proc/meminfo"]))?.[1],
+    );
+    const deflate = await moveBalloon(qmp, full, { timeoutMs: 60_000 });
+    expect(deflate).to.include({ fromBytes: 768 * MiB, actualBytes: full });
+    // The driver takes inflated pages out of MemTotal (no deflate-on-oom here).
+    const memTotalAfterKiB = Number(
+      /MemTotal:\s+(\d+)/.exec(await guest.ssh.run(["cat", "/proc/meminfo"]))?.[1],
+    );
+    expect(memTotalAfterKiB - memTotalKiB).to.equal(256 * 1024);
+    expect(rssBefore).to.be.greaterThan(0);
+  });
+
+  it("reports a balloon that cannot reach its target with how far it got", async () => {
+    // 8 MiB of guest memory cannot be reached: the driver stops when the guest runs low.
+    const error = await moveBalloon(guest.vm.qmp, 8 * MiB, { timeoutMs: 3_000 }).catch(
+      (e: unknown) => e,
+    );
+    await moveBalloon(guest.vm.qmp, 1024 * MiB, { timeoutMs: 60_000 });
+    expect(error).to.be.instanceOf(BalloonTimeoutError);
+    expect((error as Error).message).to.match(
+      /^balloon did not reach 8 MiB in 3 s: actual is \d+ MiB \(from 1024 MiB, \d+ % of the way\)$/,
+    );
+  });
+
+  it("reads guest memory statistics through the balloon device", async () => {
+    await setGuestStatsPolling(guest.vm.qmp, 1);
+    const stats = await waitForGuestMemoryStats(guest.vm.qmp, { timeoutMs: 15_000 });
+    expect(stats.stats["total-memory"]).to.be.within(900 * MiB, 1024 * MiB);
+    expect(stats.stats["free-memory"]).to.be.greaterThan(0);
   });
 
   it("never writes the base image (the guest writes to its own overlay)", async () => {
