@@ -4,13 +4,15 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../src/bench/guest-protocol.js";
-import { runBench } from "../src/bench/run-bench.js";
+import { DEFAULT_SETTLE_MS } from "../src/bench/guest-protocol.js";
+import { runExperiment } from "../src/bench/run-experiment.js";
+import { planFromFile } from "../src/plan/plan-file.js";
+import { ResultsDir } from "../src/results/results-dir.js";
+import type { Sample } from "../src/results/sample.js";
 import { bootGuest } from "../src/guest/guest-vm.js";
 import { ensureGuestImage } from "../src/image/guest-image.js";
 import { fetchDebianKernel, resolveDebianKernel } from "../src/kernel/debian-kernel.js";
 import { prepareKernel } from "../src/kernel/prepared-kernel.js";
-import { DEFAULT_PROPERTY_MAP } from "../src/balloon/property-map.js";
 import { chooseAccelerator, readHostAccelFacts } from "../src/qemu/accelerator.js";
 import { cacheDir } from "../src/util/paths.js";
 
@@ -57,51 +59,51 @@ console.log(
   `boot-to-SSH: median ${seconds(median(bootTimes))} of ${boots} (min ${seconds(Math.min(...bootTimes))}, max ${seconds(Math.max(...bootTimes))}); target <= 8 s`,
 );
 
-const result = await runBench(
+const plan = planFromFile(
   {
-    kernels: [
-      {
-        name: "stock",
-        kernelPath: kernel.kernelPath,
-        modulesDir: join(kernel.kernelPath, "../.."),
-        cmdline: [],
-      },
-    ],
-    sizeMiB,
     iterations,
-    warmups: 0,
-    huge: false,
-    accel: "auto",
-    out: join(scratch, "results"),
-    events: [...DEFAULT_EVENTS],
-    features: [5],
-    propertyMap: DEFAULT_PROPERTY_MAP,
-    memoryMiB: 2048,
-    vcpus: 2,
-    bootTimeoutMs: 120_000,
+    rounds: 1,
+    kernels: [
+      { name: "stock", path: kernel.kernelPath, modules: join(kernel.kernelPath, "../..") },
+    ],
+    configs: [{ name: "reporting", bits: [5] }],
+    workloads: [{ size: sizeMiB }],
+    vm: { memoryMiB: 2048, vcpus: 2 },
     settleMs: DEFAULT_SETTLE_MS,
   },
-  () => undefined,
+  process.cwd(),
 );
-const first = result.cells[0];
-if (first === undefined) throw new Error("no cell");
-const cell = first;
-const sum = (f: (s: (typeof cell.samples)[number]) => number): number =>
-  cell.samples.reduce((a, s) => a + f(s), 0);
-const allocMs = cell.taskClockMs;
+const result = await runExperiment(
+  { plan, out: join(scratch, "results"), skipUnsupported: false, command: [] },
+  {
+    log: () => undefined,
+    start: () => undefined,
+    cell: () => undefined,
+    iteration: () => undefined,
+    stop: () => undefined,
+  },
+);
+const results = await ResultsDir.open(result.resultsDir);
+const manifest = await results.readManifest<{ boots: { bootToSshMs: number }[] }>();
+const bootToSshMs = manifest.boots[0]?.bootToSshMs ?? 0;
+const samples = (await results.readSamples(result.cells[0]?.id ?? "")).filter((s) => !s.warmup);
+const settled = samples[0]?.settle.method === "sleep";
+const sum = (f: (s: Sample) => number): number => samples.reduce((a, s) => a + f(s), 0);
+const taskClock = sum((s) => s.counters["task-clock"]?.value ?? 0);
+const allocMs = taskClock;
 const guestMs = sum((s) => (s.guestPrepareMs ?? 0) + (s.guestPerfMs ?? 0));
 const perfStartupMs = sum((s) => s.guestPerfMs ?? 0) - allocMs;
 const prepareMs = sum((s) => s.guestPrepareMs ?? 0);
-const harnessMs = result.wallMs - cell.bootToSshMs - guestMs;
-const overheadMs = result.wallMs - allocMs - cell.bootToSshMs;
+const harnessMs = result.wallMs - bootToSshMs - guestMs;
+const overheadMs = result.wallMs - allocMs - bootToSshMs;
 console.log(
-  `\n${iterations}-iteration run, alloc_once ${sizeMiB} MiB, settle ${cell.settleMs > 0 ? `sleep ${DEFAULT_SETTLE_MS} ms` : "flush"}:`,
+  `\n${iterations}-iteration run, alloc_once ${sizeMiB} MiB, settle ${settled ? `sleep ${DEFAULT_SETTLE_MS} ms` : "flush"}:`,
 );
 console.log(`  wall                         ${seconds(result.wallMs)}`);
-console.log(`  boot to SSH                  ${seconds(cell.bootToSshMs)}`);
+console.log(`  boot to SSH                  ${seconds(bootToSshMs)}`);
 console.log(`  inside alloc_once (task-clock) ${seconds(allocMs)}`);
 console.log(
-  `  protocol: drop_caches + settle/flush   ${seconds(prepareMs)} (settle sleeps ${seconds(cell.settleMs)})`,
+  `  protocol: drop_caches + settle/flush   ${seconds(prepareMs)} (settle sleeps ${seconds(settled ? DEFAULT_SETTLE_MS * samples.length : 0)})`,
 );
 console.log(`  protocol: perf stat start-up and exit   ${seconds(perfStartupMs)}`);
 console.log(`  harness: SSH, CSV copy, parsing, results, setup, shutdown   ${seconds(harnessMs)}`);

@@ -22,22 +22,42 @@ export const DEFAULT_EVENTS = ["task-clock", "instructions", "cache-misses"] as 
 
 export type SettleMode =
   | { readonly method: "flush"; readonly pages: number }
-  | { readonly method: "sleep"; readonly ms: number };
+  | { readonly method: "sleep"; readonly ms: number }
+  | { readonly method: "none" };
 
-/** $1 = flush|sleep, $2 = pages or seconds, $3 = perf CSV path, then perf's own argv. */
+/**
+ * $1 = flush|sleep|none, $2 = pages or seconds, $3 = perf CSV path, $4 = /proc/vmstat fields to
+ * report (space-separated), then perf's own argv. vmstat is read with the `read` builtin before
+ * and after perf and printed as "bb-vmstat-0/1 NAME VALUE" lines on stderr.
+ */
 const ITERATION_SCRIPT = [
   // /proc/uptime through the `read` builtin: timestamps without an exec (each costs ~50 ms under TCG).
   "read t0 _ </proc/uptime",
   "echo 3 > /proc/sys/vm/drop_caches || exit 90",
-  'if [ "$1" = flush ]; then echo "$2" > /sys/module/page_reporting/parameters/flush || exit 91; else sleep "$2"; fi',
+  'case "$1" in flush) echo "$2" > /sys/module/page_reporting/parameters/flush || exit 91;; sleep) sleep "$2";; esac',
+  'vmstat() { while read k v; do case " $want " in *" $k "*) echo "bb-vmstat-$1 $k $v" >&2;; esac; done </proc/vmstat; }',
   "read t1 _ </proc/uptime",
-  "csv=$3; shift 3",
+  "csv=$3; want=$4; shift 4",
+  "vmstat 0",
   '"$@"; rc=$?',
+  "vmstat 1",
   "read t2 _ </proc/uptime",
   'cat "$csv" || exit 92',
   'echo "bb-times $t0 $t1 $t2" >&2',
   "exit $rc",
 ].join("\n");
+
+/** Pure: per-field /proc/vmstat deltas across the perf command, from the script's stderr. */
+export function parseVmstatDeltas(stderr: string): Record<string, number> {
+  const before = new Map<string, number>();
+  const deltas: Record<string, number> = {};
+  for (const match of stderr.matchAll(/^bb-vmstat-([01]) (\S+) (\d+)$/gm)) {
+    const [, phase, key, value] = match as unknown as [string, string, string, string];
+    if (phase === "0") before.set(key, Number(value));
+    else if (before.has(key)) deltas[key] = Number(value) - (before.get(key) ?? 0);
+  }
+  return deltas;
+}
 
 /** Guest-side timing of one iteration, from the script's "bb-times" line (10 ms resolution). */
 export interface IterationTimes {
@@ -63,11 +83,14 @@ export interface IterationRequest {
   readonly sizeMiB: number;
   readonly huge: boolean;
   readonly settle: SettleMode;
+  /** Guest path of this workload's perf CSV (perf appends one run per iteration). */
+  readonly csvPath?: string;
+  readonly vmstat?: readonly string[];
 }
 
 /** The perf command of bench.sh, with LC_ALL=C so numbers are never localized. */
 export function perfStatArgv(
-  request: Pick<IterationRequest, "events" | "sizeMiB" | "huge">,
+  request: Pick<IterationRequest, "events" | "sizeMiB" | "huge" | "csvPath">,
 ): string[] {
   return [
     "env",
@@ -78,7 +101,7 @@ export function perfStatArgv(
     request.events.join(","),
     "-x,",
     "-o",
-    GUEST_PERF_CSV,
+    request.csvPath ?? GUEST_PERF_CSV,
     "--append",
     "--",
     GUEST_ALLOC_ONCE,
@@ -92,7 +115,9 @@ export function iterationArgv(request: IterationRequest): string[] {
   const settleArg =
     request.settle.method === "flush"
       ? String(request.settle.pages)
-      : (request.settle.ms / 1000).toFixed(3);
+      : request.settle.method === "sleep"
+        ? (request.settle.ms / 1000).toFixed(3)
+        : "0";
   return [
     "sh",
     "-c",
@@ -100,7 +125,8 @@ export function iterationArgv(request: IterationRequest): string[] {
     "bb-iteration",
     request.settle.method,
     settleArg,
-    GUEST_PERF_CSV,
+    request.csvPath ?? GUEST_PERF_CSV,
+    (request.vmstat ?? []).join(" "),
     ...perfStatArgv(request),
   ];
 }
@@ -186,4 +212,20 @@ export function setHugetlbOvercommitArgv(pages: number): string[] {
     "bb-hugetlb",
     String(pages),
   ];
+}
+
+/** The THP setting a page mode asks for; undefined leaves the kernel's own. */
+export function thpSettingFor(pages: "default" | "small" | "thp" | "hugetlb"): string | undefined {
+  if (pages === "thp") return "always";
+  if (pages === "small") return "never";
+  return undefined;
+}
+
+/** The active value of a sysfs THP setting like "always [madvise] never". */
+export function activeThpSetting(text: string): string | undefined {
+  return /\[(\w+)\]/.exec(text)?.[1];
+}
+
+export function setThpArgv(setting: string): string[] {
+  return ["sh", "-c", 'echo "$1" > /sys/kernel/mm/transparent_hugepage/enabled', "bb-thp", setting];
 }

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { runBench } from "../bench/run-bench.js";
+import { runExperiment } from "../bench/run-experiment.js";
 import { loadCells } from "../compare/load-cells.js";
 import {
   CALIBRATION_FILE,
@@ -9,31 +9,47 @@ import {
 } from "../compare/calibration.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import type { CliIo, RunCliOptions } from "./program.js";
-import { parseRunOptions } from "./run-command.js";
+import { assertNoFailedCells, makeReporter, resolveRun } from "./run-command.js";
+import { setInterruptNote } from "./process-guard.js";
 
 /**
  * `balloon-bench calibrate`: an A/A experiment. The same kernel and feature configuration run
- * twice, each in its own VM, and the noise floor per metric is written to calibration.json,
- * which compare shows next to each delta.
+ * as two cells, interleaved boot by boot, and the noise floor per metric is written to
+ * calibration.json, which compare shows next to each delta.
  */
-export async function calibrateCommand(options: RunCliOptions, io: CliIo): Promise<void> {
-  if (options.kernel.length > 1) {
-    throw new UsageError("calibrate runs one kernel build against itself", {
-      hint: "give at most one --kernel",
+export async function calibrateCommand(
+  options: RunCliOptions,
+  explicitFlags: readonly string[],
+  io: CliIo,
+): Promise<void> {
+  const { plan, out } = await resolveRun(options, explicitFlags, "calibrate");
+  if (plan.kernels.length !== 1 || plan.configs.length !== 1 || plan.workloads.length !== 1) {
+    throw new UsageError("calibrate runs one kernel, config and workload against itself", {
+      hint: "give at most one --kernel (or a plan with one kernel, config and workload)",
     });
   }
-  const base = parseRunOptions(options, "calibrate");
-  const spec = base.kernels[0] ?? { name: "stock", kernelPath: "debian:amd64", cmdline: [] };
-  const result = await runBench(
+  const spec = plan.kernels[0]!;
+  const result = await runExperiment(
     {
-      ...base,
-      kernels: [
-        { ...spec, name: `${spec.name}-A1` },
-        { ...spec, name: `${spec.name}-A2` },
-      ],
+      plan: {
+        ...plan,
+        kernels: [
+          { ...spec, name: `${spec.name}-A1` },
+          { ...spec, name: `${spec.name}-A2` },
+        ],
+      },
+      out,
+      qemu: options.qemu,
+      skipUnsupported: false,
+      command: process.argv.slice(2),
     },
-    (line) => io.stderr(`${line}\n`),
+    makeReporter(io),
+    (dir) =>
+      setInterruptNote(
+        `balloon-bench: completed iterations are saved in ${dir}; to resume, run the same command again with --out ${dir}`,
+      ),
   );
+  assertNoFailedCells(result);
   const calibration = calibrationFromCells(await loadCells([result.resultsDir]));
   await writeFileAtomic(
     join(result.resultsDir, CALIBRATION_FILE),

@@ -3,6 +3,7 @@ import { CommanderError } from "commander";
 import { EXIT_USAGE, exitCodeFor, formatError, formatErrorDetails } from "./exit-codes.js";
 import { exitAfterCleanup, installExitHandlers } from "./process-guard.js";
 import { buildProgram } from "./program.js";
+import { shutdownRequested } from "../util/shutdown.js";
 
 /** The only place errors become output and exit codes. */
 async function main(argv: string[]): Promise<void> {
@@ -16,6 +17,9 @@ async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
+    // A signal is already stopping the VMs and will exit with its own code; errors it caused
+    // (a dropped SSH session, a killed QEMU) are not the user's problem.
+    if (shutdownRequested()) return new Promise<never>(() => undefined);
     if (error instanceof CommanderError) {
       // Help and version "errors" exit 0; unknown options and missing arguments are usage errors.
       return exitAfterCleanup(error.exitCode === 0 ? 0 : EXIT_USAGE);

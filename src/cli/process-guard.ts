@@ -1,8 +1,15 @@
 import { liveVmCount, stopAllVms } from "../qemu/vm-registry.js";
+import { requestShutdown } from "../util/shutdown.js";
 import { EXIT_FAILURE, EXIT_SIGINT, EXIT_SIGTERM, formatError } from "./exit-codes.js";
 
 let exiting = false;
 let installed = false;
+let interruptNote: string | undefined;
+
+/** A line printed when a signal ends the process, e.g. how to resume the run. */
+export function setInterruptNote(note: string | undefined): void {
+  interruptNote = note;
+}
 
 /**
  * Stops every QEMU this process owns, then exits. A second call (a second Ctrl-C) while stopping
@@ -11,7 +18,9 @@ let installed = false;
 export async function exitAfterCleanup(code: number, message?: string): Promise<never> {
   if (exiting) process.exit(code);
   exiting = true;
+  requestShutdown();
   if (message !== undefined) process.stderr.write(`${message}\n`);
+  if (code >= 128 && interruptNote !== undefined) process.stderr.write(`${interruptNote}\n`);
   if (liveVmCount() > 0) {
     process.stderr.write(`balloon-bench: stopping ${liveVmCount()} VM(s)...\n`);
     await stopAllVms();

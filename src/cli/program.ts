@@ -17,6 +17,13 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** Options the user typed (not defaults), by attribute name. */
+function explicitOptions(command: Command): string[] {
+  return command.options
+    .map((o) => o.attributeName())
+    .filter((name) => command.getOptionValueSource(name) === "cli");
+}
+
 /** The options run and calibrate share. */
 function addRunOptions(command: Command): Command {
   return command
@@ -31,10 +38,25 @@ function addRunOptions(command: Command): Command {
     .option("--size <MiB>", "alloc_once size in MiB", "256")
     .option("--iterations <N>", "counted iterations", "10")
     .option("--warmup <N>", "warm-up iterations (run, recorded, not counted)", "0")
+    .option("--rounds <N>", "boots per kernel x config, interleaved (default: min(iterations, 5))")
+    .option("--seed <N>", "seed of the interleaved order (default: random, recorded)")
     .option("--huge", "hugetlb surplus pages (alloc_once SIZE huge), as `bench.sh SIZE N huge`")
+    .option("--pages <mode>", "default | small (THP never) | thp (THP always) | hugetlb")
+    .option(
+      "--scenario <name>",
+      "balloon scenario: none | page-reporting | inflate-deflate:MiB",
+      "page-reporting",
+    )
+    .option("--guest-stats", "record guest memory statistics from the balloon after each iteration")
     .option("--accel <kvm|tcg|auto>", "accelerator", "auto")
     .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
-    .option("--out <dir>", "results directory (must be new or empty)")
+    .option(
+      "--out <dir>",
+      "results directory (new, or an unfinished one of the same plan: resumed)",
+    )
+    .option("--plan <file>", "a plan file (YAML or JSON) instead of the plan flags")
+    .option("--skip-unsupported", "run the configs this QEMU can offer and list the others")
+    .option("--shard <I/N>", "run slice I of N of the plan's cells (CI matrix)")
     .option("--events <list>", "perf events", DEFAULT_EVENTS.join(","))
     .option("--features <bits>", "balloon feature bits to offer, by number or name (e.g. 5,6)", "5")
     .addOption(
@@ -112,9 +134,9 @@ export function buildProgram(io: CliIo): Command {
       .description(
         "boot guests and run alloc_once under perf stat, following the series' bench.sh",
       ),
-  ).action(async (options: RunCliOptions) => {
+  ).action(async (options: RunCliOptions, command: Command) => {
     const { runCommand } = await import("./run-command.js");
-    await runCommand(options, io);
+    await runCommand(options, explicitOptions(command), io);
   });
 
   addRunOptions(
@@ -123,9 +145,9 @@ export function buildProgram(io: CliIo): Command {
       .description(
         "A/A experiment: one kernel and config twice; writes the noise floor per metric",
       ),
-  ).action(async (options: RunCliOptions) => {
+  ).action(async (options: RunCliOptions, command: Command) => {
     const { calibrateCommand } = await import("./calibrate-command.js");
-    await calibrateCommand(options, io);
+    await calibrateCommand(options, explicitOptions(command), io);
   });
 
   const image = program
@@ -211,7 +233,15 @@ export interface RunCliOptions {
   size: string;
   iterations: string;
   warmup: string;
+  rounds?: string;
+  seed?: string;
   huge?: boolean;
+  pages?: string;
+  scenario: string;
+  guestStats?: boolean;
+  plan?: string;
+  skipUnsupported?: boolean;
+  shard?: string;
   accel: string;
   qemu?: string;
   out?: string;

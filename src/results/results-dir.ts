@@ -37,6 +37,33 @@ export class ResultsDir {
     return new ResultsDir(dir);
   }
 
+  /**
+   * Opens --out for a run: a new or empty directory is created; one holding a manifest is
+   * returned with it (the caller decides whether it may be resumed); anything else is refused.
+   */
+  static async createOrResume(path: string): Promise<{ dir: ResultsDir; manifest?: unknown }> {
+    const dir = resolve(path);
+    const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      if (error.code === "ENOTDIR")
+        throw new UsageError(`--out ${path} exists and is not a directory`, {
+          hint: "choose another --out",
+        });
+      throw error;
+    });
+    if (entries === undefined || entries.length === 0) {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      return { dir: new ResultsDir(dir) };
+    }
+    if (!entries.includes(MANIFEST_FILE)) {
+      throw new UsageError(`${path} is not empty and holds no balloon-bench results`, {
+        hint: "choose a new --out directory (existing files are never overwritten)",
+      });
+    }
+    const results = new ResultsDir(dir);
+    return { dir: results, manifest: await results.readManifest() };
+  }
+
   /** Opens an existing results directory (for import and compare). */
   static async open(path: string): Promise<ResultsDir> {
     const dir = resolve(path);
@@ -67,8 +94,31 @@ export class ResultsDir {
     return JSON.parse(await readFile(join(this.path, MANIFEST_FILE), "utf8")) as T;
   }
 
-  async writeRawCsv(cellId: string, text: string | Buffer): Promise<void> {
-    await writeFileAtomic(join(await this.cellDir(cellId), RAW_CSV_FILE), text);
+  async writeRawCsv(cellId: string, text: string | Buffer, fileName = RAW_CSV_FILE): Promise<void> {
+    await writeFileAtomic(join(await this.cellDir(cellId), fileName), text);
+  }
+
+  /** A raw CSV name for a boot of a cell that no earlier attempt used: perf-r2.csv, perf-r2-2.csv... */
+  async freshRawCsvName(cellId: string, round: number): Promise<string> {
+    const taken = new Set(await readdir(await this.cellDir(cellId)));
+    for (let attempt = 1; ; attempt++) {
+      const name = `perf-r${round}${attempt === 1 ? "" : `-${attempt}`}.csv`;
+      if (!taken.has(name)) return name;
+    }
+  }
+
+  /** A fresh folder for one boot's console and QEMU logs: boots/ID, boots/ID-2 on a retry. */
+  async freshBootDir(bootId: string): Promise<string> {
+    const root = join(this.path, "boots");
+    await mkdir(root, { recursive: true });
+    const taken = new Set(await readdir(root));
+    for (let attempt = 1; ; attempt++) {
+      const name = attempt === 1 ? bootId : `${bootId}-${attempt}`;
+      if (!taken.has(name)) {
+        await mkdir(join(root, name));
+        return join(root, name);
+      }
+    }
   }
 
   async appendSample(sample: Sample): Promise<void> {
@@ -98,7 +148,4 @@ export class ResultsDir {
   }
 }
 
-/** A cell id safe as a folder name: kernel, config and workload labels joined by "__". */
-export function cellId(kernel: string, config: string, workload: string): string {
-  return [kernel, config, workload].map((part) => part.replace(/[^A-Za-z0-9._-]/g, "_")).join("__");
-}
+export { cellId } from "../plan/plan.js";

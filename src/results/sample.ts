@@ -12,8 +12,11 @@ export interface SampleCounter {
 }
 
 export interface SettleRecord {
-  /** "flush": page_reporting's flush parameter was written; "sleep": the kernel lacks it. */
-  readonly method: "flush" | "sleep";
+  /**
+   * "flush": page_reporting's flush parameter was written; "sleep": the kernel lacks it;
+   * "none": the scenario does neither (only drop_caches).
+   */
+  readonly method: "flush" | "sleep" | "none";
   readonly flushPages?: number;
   readonly sleptMs?: number;
 }
@@ -36,6 +39,33 @@ export interface Sample {
   readonly guestPerfMs?: number | undefined;
   readonly settle: SettleRecord;
   readonly counters: Readonly<Record<string, SampleCounter>>;
+  /** Which boot of the cell ran it (absent on import). */
+  readonly round?: number | undefined;
+  readonly boot?: string | undefined;
+  /** The raw CSV file (in the cell's folder) and the 0-based perf run in it. */
+  readonly rawCsv?: string | undefined;
+  readonly perfRun?: number | undefined;
+  readonly telemetry?: IterationTelemetry | undefined;
+}
+
+/** Host- and guest-side measurements around one iteration. */
+export interface IterationTelemetry {
+  /** The QEMU process's resident set before the iteration (before any balloon move) and after. */
+  readonly rssBeforeBytes: number;
+  readonly rssAfterBytes: number;
+  /** query-balloon's `actual` after the iteration. */
+  readonly balloonActualBytes: number;
+  /** /proc/vmstat deltas across the perf command. */
+  readonly vmstatDeltas: Readonly<Record<string, number>>;
+  /** The inflate-then-deflate scenario: how long each move took and the RSS while inflated. */
+  readonly inflate?: {
+    readonly targetBytes: number;
+    readonly inflateMs: number;
+    readonly deflateMs: number;
+    readonly rssInflatedBytes: number;
+  };
+  /** Guest memory statistics from the balloon device after the iteration (plan: guestStats). */
+  readonly guestStats?: Readonly<Record<string, number>>;
 }
 
 /** Pure: the counters of one perf run as a sample's counter map. */

@@ -2,6 +2,9 @@ import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import { execa } from "execa";
 import {
+  activeThpSetting,
+  parseVmstatDeltas,
+  thpSettingFor,
   GUEST_FACTS_SCRIPT,
   describeIterationFailure,
   hugetlbOvercommitPages,
@@ -59,6 +62,33 @@ describe("the bench.sh protocol", () => {
         settle: { method: "flush", pages: 512 },
       }).slice(4, 6),
     ).to.deep.equal(["flush", "512"]);
+    expect(
+      iterationArgv({
+        events: ["task-clock"],
+        sizeMiB: 64,
+        huge: false,
+        settle: { method: "none" },
+        csvPath: "/tmp/bb/cell.csv",
+        vmstat: ["pgfault", "thp_fault_alloc"],
+      }).slice(4, 8),
+    ).to.deep.equal(["none", "0", "/tmp/bb/cell.csv", "pgfault thp_fault_alloc"]);
+  });
+
+  it("parses vmstat deltas across the perf command, ignoring fields seen only once", () => {
+    expect(
+      parseVmstatDeltas(
+        "bb-vmstat-0 pgfault 100\nbb-vmstat-0 thp_fault_alloc 7\nnoise\nbb-vmstat-1 pgfault 612\nbb-vmstat-1 thp_fault_alloc 135\nbb-vmstat-1 pgfree 3\n",
+      ),
+    ).to.deep.equal({ pgfault: 512, thp_fault_alloc: 128 });
+  });
+
+  it("maps page modes to THP settings and reads the active one", () => {
+    expect([thpSettingFor("thp"), thpSettingFor("small"), thpSettingFor("default")]).to.deep.equal([
+      "always",
+      "never",
+      undefined,
+    ]);
+    expect(activeThpSetting("always [madvise] never")).to.equal("madvise");
   });
 
   it("runs the iteration script in a real sh: settle, the command, then the CSV, keeping its exit code", async () => {
@@ -85,6 +115,7 @@ describe("the bench.sh protocol", () => {
           "sleep",
           "0.01",
           csv,
+          "pgfault nr_free_pages",
           "sh",
           "-c",
           `echo run >> ${csv}; exit 3`,
@@ -96,6 +127,13 @@ describe("the bench.sh protocol", () => {
     );
     expect(result.exitCode).to.equal(3);
     expect(result.stdout).to.equal("run");
+    // The host's own /proc/vmstat stands in for the guest's: both fields, before and after.
+    expect(result.stderr.match(/^bb-vmstat-[01] \S+ \d+$/gm)).to.have.length(4);
+    expect(Object.keys(parseVmstatDeltas(result.stderr)).sort()).to.deep.equal([
+      "nr_free_pages",
+      "pgfault",
+    ]);
+    expect(parseVmstatDeltas(result.stderr)["pgfault"]).to.be.greaterThan(0);
     await execa("rm", ["-rf", dir.stdout]);
   });
 

@@ -1,47 +1,76 @@
 import { readFile } from "node:fs/promises";
 import { expect } from "chai";
-import {
-  parseEvents,
-  parsePositiveInt,
-  validateRunOptions,
-  type RunOptions,
-} from "../../src/bench/run-options.js";
+import { parseEvents, parsePositiveInt } from "../../src/bench/run-options.js";
+import { planFromFlags } from "../../src/cli/run-command.js";
+import type { RunCliOptions } from "../../src/cli/program.js";
 import { parseMetapackageDepends } from "../../src/kernel/debian-kernel.js";
 import { locatePayload, payloadCompression } from "../../src/kernel/vmlinux.js";
 import { defaultRecipe, recipeHash, mmdebstrapArgs } from "../../src/image/image-recipe.js";
 import { UsageError } from "../../src/errors.js";
 
-const base: RunOptions = {
-  kernels: [],
-  sizeMiB: 256,
-  iterations: 10,
-  warmups: 0,
-  huge: false,
+const flags: RunCliOptions = {
+  kernel: [],
+  size: "256",
+  iterations: "10",
+  warmup: "0",
+  scenario: "page-reporting",
   accel: "auto",
-  out: "/tmp/x",
-  events: ["task-clock"],
-  features: [5],
-  propertyMap: new Map(),
-  memoryMiB: 2048,
-  vcpus: 2,
-  bootTimeoutMs: 60_000,
-  settleMs: 3000,
+  events: "task-clock",
+  features: "5",
+  map: [],
+  memory: "2048",
+  vcpus: "2",
+  bootTimeout: "60",
+  settle: "3000",
 };
 
 describe("run inputs, checked before anything boots", () => {
   it("refuses a size that does not fit in guest memory, naming both fixes", () => {
-    expect(() => validateRunOptions({ ...base, sizeMiB: 4096 })).to.throw(
-      UsageError,
-      "--size 4096 MiB does not fit in a 2048 MiB guest (384 MiB stay reserved for the kernel and userspace)",
-    );
+    expect(() => planFromFlags({ ...flags, size: "4096" }))
+      .to.throw(
+        UsageError,
+        "--size 4096 MiB does not fit in a 2048 MiB guest (384 MiB stay reserved for the kernel and userspace)",
+      )
+      .with.property("hint", "use --size 1664 or less, or --memory 4480");
   });
 
   it("refuses --huge with a size that is not whole 2 MiB pages", () => {
-    expect(() => validateRunOptions({ ...base, huge: true, sizeMiB: 255 })).to.throw(
+    expect(() => planFromFlags({ ...flags, huge: true, size: "255" })).to.throw(
       UsageError,
-      "multiple of 2 MiB",
+      "--huge needs a --size that is a multiple of 2 MiB, got 255",
     );
-    expect(() => validateRunOptions({ ...base, huge: true, sizeMiB: 256 })).not.to.throw();
+    expect(planFromFlags({ ...flags, huge: true, size: "256" }).workloads[0]?.pages).to.equal(
+      "hugetlb",
+    );
+  });
+
+  it("turns the flags into a one-config, one-workload plan named as before plans existed", () => {
+    const plan = planFromFlags({
+      ...flags,
+      features: "reporting,2",
+      scenario: "inflate-deflate:512",
+      iterations: "4",
+    });
+    expect(plan.configs.map((c) => [c.name, c.bits])).to.deep.equal([["bits-2-5", [2, 5]]]);
+    expect(plan.workloads).to.deep.equal([
+      {
+        name: "alloc_once-256M",
+        sizeMiB: 256,
+        pages: "default",
+        balloon: { kind: "inflate-deflate", inflateMiB: 512, timeoutMs: 120_000 },
+        kernels: undefined,
+        configs: undefined,
+      },
+    ]);
+    expect([plan.rounds, plan.kernels[0]?.kernelPath]).to.deep.equal([4, "debian:amd64"]);
+    expect(() => planFromFlags({ ...flags, rounds: "11" })).to.throw(
+      UsageError,
+      "--rounds (11) exceeds iterations (10)",
+    );
+    expect(() => planFromFlags({ ...flags, scenario: "inflate" })).to.throw(
+      UsageError,
+      "--scenario 'inflate' is not a balloon scenario",
+    );
   });
 
   it("parses counts and events strictly", () => {
