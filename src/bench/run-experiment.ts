@@ -400,6 +400,9 @@ export async function runExperiment(
       const reason = error instanceof Error ? error.message : String(error);
       reporter.log(`boot ${boot.id} failed: ${reason}`);
       const consoleTail = (error as { consoleTail?: unknown }).consoleTail;
+      if (typeof consoleTail === "string" && consoleTail !== "") {
+        reporter.log(`--- guest console of ${boot.id} (last lines) ---\n${consoleTail}`);
+      }
       // A VM that fails takes its kernel × config down for the rest of this run; other cells go on.
       for (const cell of manifest.cells) {
         if (cell["kernelName"] !== boot.kernel || cell["configName"] !== boot.config) continue;

@@ -45,6 +45,8 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
       "32",
       "--iterations",
       "2",
+      "--rounds",
+      "1",
       "--settle",
       "200",
       "--memory",
@@ -84,9 +86,8 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
         negotiatedQmp: [1, 5],
         negotiatedSysfs: [1, 5],
       });
-      expect(cell.settle).to.deep.equal({ method: "sleep", ms: 200 });
       const cellDir = join(out, "cells", cell.id);
-      const csv = await readFile(join(cellDir, "perf.csv"), "utf8");
+      const csv = await readFile(join(cellDir, "perf-r1.csv"), "utf8");
       expect(csv.startsWith("# started on ")).to.equal(true);
       const runs = parsePerfStatCsv(csv);
       expect(runs).to.have.length(2);
@@ -96,6 +97,8 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
         .map((l) => JSON.parse(l) as Sample);
       expect(samples.map((s) => s.iteration)).to.deep.equal([1, 2]);
       for (const [i, sample] of samples.entries()) {
+        expect(sample.settle).to.deep.equal({ method: "sleep", sleptMs: 200 });
+        expect([sample.rawCsv, sample.perfRun]).to.deep.equal(["perf-r1.csv", i]);
         expect(sample.counters["task-clock"]?.status).to.equal("counted");
         expect(sample.counters["task-clock"]?.value).to.equal(
           runs[i]?.counters[0]?.value.kind === "counted" ? runs[i]?.counters[0]?.value.value : NaN,
@@ -105,7 +108,8 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
           value: null,
         });
       }
-      expect(await readFile(join(cellDir, "console.log"), "utf8")).to.contain(
+      const bootDir = join(out, "boots", `${cell.id.split("__")[0]}__bits-5__r1`);
+      expect(await readFile(join(bootDir, "console.log"), "utf8")).to.contain(
         "balloon-bench: sshd ready",
       );
     }
@@ -143,33 +147,44 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
     expect(manifest.cells[0]?.kernel.name).to.equal("debian-stock");
   });
 
-  it("fails clearly on a kernel that panics, with the console tail, and leaves no QEMU", async () => {
+  it("marks a kernel that panics failed with its console tail, runs the other cells, exits 1 listing the failure", async () => {
     const out = join(dir, "panic");
     const result = await runCli([
       "run",
       "--kernel",
       "broken=debian:amd64,cmdline=root=/dev/vdz bb.rootwait=1",
+      "--kernel",
+      "stock=debian:amd64",
       "--size",
-      "32",
+      "16",
       "--iterations",
       "1",
+      "--settle",
+      "100",
+      "--memory",
+      "1024",
       "--boot-timeout",
       "90",
       "--out",
       out,
     ]);
     expect(result.exitCode).to.equal(1);
-    const [first] = result.stderr.split("\n").filter((l) => l.startsWith("balloon-bench: error:"));
-    expect(first).to.match(
-      /^balloon-bench: error: guest broken stopped before SSH came up \(QEMU exit code 0, kernel panic\)/,
+    expect(result.stderr).to.match(
+      /^boot broken__bits-5__r1 failed: guest broken stopped before SSH came up \(QEMU exit code 0, kernel panic\)/m,
     );
     expect(result.stderr).to.contain(
       "balloon-bench: initramfs error: root device /dev/vdz not found",
     );
+    const last = result.stderr.trim().split("\n").at(-1);
+    expect(last).to.match(
+      /^balloon-bench: error: 1 cell\(s\) failed: broken__bits-5__alloc_once-16M \(guest broken stopped before SSH came up/,
+    );
+    expect(result.stdout).to.contain("stock, bits-5, alloc_once-16M (tcg)");
     const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as {
-      cells: { status: string; error: string }[];
+      cells: { status: string; error: string; consoleTail: string }[];
     };
-    expect(manifest.cells[0]?.status).to.equal("failed");
+    expect(manifest.cells.map((c) => c.status)).to.deep.equal(["failed", "complete"]);
+    expect(manifest.cells[0]?.consoleTail).to.contain("root device /dev/vdz not found");
     expect(await qemuPidsWithMarker("bb-vm-")).to.deep.equal([]);
   });
 
@@ -190,8 +205,9 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
     ]);
     expect(result.exitCode).to.equal(1);
     expect(result.stderr).to.match(
-      /^balloon-bench: error: guest hang did not answer SSH within 12 s: no 'balloon-bench: sshd ready' on the console \(fix: /m,
+      /^boot hang__bits-5__r1 failed: guest hang did not answer SSH within 12 s: no 'balloon-bench: sshd ready' on the console$/m,
     );
+    expect(result.stderr).to.match(/^balloon-bench: error: 1 cell\(s\) failed: hang__bits-5/m);
     expect(Date.now() - started).to.be.lessThan(40_000);
     expect(await qemuPidsWithMarker("bb-vm-")).to.deep.equal([]);
   });
@@ -221,7 +237,7 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
       [
         "a feature bit this QEMU cannot offer",
         ["--features", "5,6"],
-        /^balloon-bench: error: bit 6 \(VIRTIO_BALLOON_F_DEVICE_INIT_REPORTED\) needs virtio-balloon-pci property 'x-device-init-reported'/,
+        /^balloon-bench: error: config bits-5-6: bit 6 \(VIRTIO_BALLOON_F_DEVICE_INIT_REPORTED\) needs virtio-balloon-pci property 'x-device-init-reported'.*--skip-unsupported/,
       ],
       [
         "bit 6 without bit 5",
