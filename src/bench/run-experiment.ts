@@ -388,6 +388,7 @@ export async function runExperiment(
     results,
     reporter,
     manifest,
+    shard: request.shard,
   });
   for (const boot of boots) {
     if (boot.workloads.every((w) => failed.has(w.cellId))) continue;
@@ -517,6 +518,7 @@ interface BootRunnerContext {
   readonly results: ResultsDir;
   readonly reporter: RunReporter;
   readonly manifest: ExperimentManifest;
+  readonly shard: Shard | undefined;
 }
 
 /** Runs one boot: a VM for a kernel × config, its feature check, and each workload's iterations. */
@@ -534,7 +536,11 @@ class BootRunner {
   async run(boot: Boot, kernel: PreparedKernel, hugetlbOk: boolean): Promise<void> {
     const { plan, reporter, results, manifest } = this.ctx;
     const config = plan.configs.find((c) => c.name === boot.config)!;
-    const logDir = await results.freshBootDir(boot.id);
+    // Shards of one plan boot the same kernel × config: their log folders must not collide on merge.
+    const shard = this.ctx.shard;
+    const logDir = await results.freshBootDir(
+      shard === undefined ? boot.id : `${boot.id}__shard${shard.index}of${shard.count}`,
+    );
     const bootRecord: Record<string, unknown> = {
       id: boot.id,
       round: boot.round,

@@ -225,6 +225,21 @@ export function buildProgram(io: CliIo): Command {
       await compareCommand(dirs, options, io);
     });
 
+  program
+    .command("merge <dirs...>")
+    .description("combine the shard directories of one plan (run --shard I/N) into one")
+    .requiredOption("--out <dir>", "the merged results directory (new)")
+    .action(async (dirs: string[], options: { out: string }) => {
+      const { mergeShardDirs } = await import("../results/merge.js");
+      const merged = await mergeShardDirs(dirs, options.out);
+      io.stdout(`merged ${dirs.length} shards, ${merged.cells} cells: ${options.out}\n`);
+      if (merged.incomplete.length > 0) {
+        io.stdout(
+          `incomplete cells (failed or unfinished in their shard): ${merged.incomplete.join(", ")}\n`,
+        );
+      }
+    });
+
   return program;
 }
 

@@ -131,6 +131,18 @@ describe("balloon-bench compare @integration", function () {
       3,
       3,
     ]);
+    // Every format works on imported CSVs too.
+    const markers: Record<string, RegExp> = {
+      text: /task-clock/,
+      md: /^\| task-clock \| .* \(n=3\) \| .* \(n=3\) \|/m,
+      junit: /^<\?xml[\s\S]*<testcase classname="alloc_once-64M\.[^"]*" name="task-clock: /,
+      html: /^<!doctype html>/i,
+    };
+    for (const [format, marker] of Object.entries(markers)) {
+      const rendered = await runCli(["compare", out, "--format", format]);
+      expect(rendered.exitCode, `${format}: ${rendered.stderr}`).to.equal(0);
+      expect(rendered.stdout, format).to.match(marker);
+    }
   });
 
   it("calibrate runs an A/A pair in two VMs and compare shows its noise floor", async function () {

@@ -221,4 +221,82 @@ describe("balloon-bench run --plan: interleaved cells, verified features, resume
       `balloon-bench: error: ${out} was written by a different plan (iterations: 2 vs 3) (fix: run into a new --out directory, or re-run exactly the command that made ${out})`,
     );
   });
+
+  it("runs the plan as 2 shards in separate processes and merges them into the comparison a single run gives", async () => {
+    const shardDirs = [join(dir, "shard-1"), join(dir, "shard-2")];
+    const shards = await Promise.all(
+      shardDirs.map((shardOut, i) =>
+        runCli(
+          [
+            "run",
+            "--plan",
+            planPath,
+            "--skip-unsupported",
+            "--shard",
+            `${i + 1}/2`,
+            "--out",
+            shardOut,
+          ],
+          { CI: "true" },
+        ),
+      ),
+    );
+    for (const shard of shards) expect(shard.exitCode, shard.stderr).to.equal(0);
+    const merged = join(dir, "merged");
+    const merge = await runCli(["merge", ...shardDirs, "--out", merged]);
+    expect(merge.exitCode, merge.stderr).to.equal(0);
+    expect(merge.stdout).to.equal(`merged 2 shards, 5 cells: ${merged}`);
+
+    const shape = async (results: string): Promise<unknown[]> => {
+      const compare = await runCli([
+        "compare",
+        results,
+        "--baseline",
+        "config=reporting",
+        "--format",
+        "json",
+      ]);
+      expect(compare.exitCode, compare.stderr).to.equal(0);
+      const report = JSON.parse(compare.stdout) as {
+        comparisons: {
+          workload: string;
+          metric: string;
+          baseline: { label: string; n: number };
+          candidate: { label: string; n: number };
+        }[];
+      };
+      return report.comparisons.map((c) => [
+        c.workload,
+        c.metric,
+        c.baseline.label,
+        c.baseline.n,
+        c.candidate.label,
+        c.candidate.n,
+      ]);
+    };
+    const single = await shape(out);
+    expect(single).to.have.length(2);
+    expect(await shape(merged)).to.deep.equal(single);
+
+    const missing = await runCli(["merge", shardDirs[0]!, "--out", join(dir, "m1")]);
+    expect([missing.exitCode, missing.stderr.trim()]).to.deep.equal([
+      2,
+      "balloon-bench: error: shard 2/2 missing (fix: pass every shard directory of the matrix (a failed runner's shard can be re-run with the same --shard))",
+    ]);
+    const twice = await runCli([
+      "merge",
+      shardDirs[0]!,
+      shardDirs[0]!,
+      shardDirs[1]!,
+      "--out",
+      join(dir, "m2"),
+    ]);
+    expect(twice.exitCode).to.equal(2);
+    expect(twice.stderr).to.contain(
+      `shard 1/2 is given twice: ${shardDirs[0]} and ${shardDirs[0]}`,
+    );
+    const unsharded = await runCli(["merge", shardDirs[0]!, out, "--out", join(dir, "m3")]);
+    expect(unsharded.exitCode).to.equal(2);
+    expect(unsharded.stderr).to.contain(`${out} is not a shard (it was run without --shard)`);
+  });
 });

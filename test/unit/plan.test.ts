@@ -10,6 +10,7 @@ import {
   remainingSchedule,
 } from "../../src/plan/schedule.js";
 import { parseShard, shardCells } from "../../src/plan/shard.js";
+import { mergeManifests } from "../../src/results/merge.js";
 
 const PLAN = `# two kernels x two configs, one workload everywhere and one restricted
 seed: 42
@@ -242,6 +243,59 @@ describe("feature verification", () => {
     expect(fingerprintDifference(base, { ...base })).to.equal(undefined);
     expect(fingerprintDifference(base, { ...base, accelerator: "kvm" })).to.equal(
       'accelerator "tcg" vs "kvm"',
+    );
+  });
+});
+
+describe("merging shards", () => {
+  const fingerprint = {
+    tool: "0.1.0",
+    qemuVersion: "7.2.0",
+    accelerator: "kvm",
+    hostKernel: "6.1",
+    cpuModel: "x",
+    imageHash: "i",
+    allocOnceSha256: "a",
+    kernels: { stock: "s" },
+    balloonModuleSha256: null,
+  };
+  const shard = (index: number, extra: Record<string, unknown> = {}) => ({
+    dir: `s${index}`,
+    manifest: {
+      schema: 2,
+      plan: { hash: "h", seed: 1 },
+      shard: { index, count: 2 },
+      fingerprint,
+      cells: [{ id: `c${index}`, status: "complete" }],
+      ...extra,
+    },
+  });
+
+  it("merges shards 1..N of one plan in shard order", () => {
+    const merged = mergeManifests([shard(2), shard(1)]);
+    expect(merged["cells"]).to.deep.equal([
+      { id: "c1", status: "complete" },
+      { id: "c2", status: "complete" },
+    ]);
+    expect(merged["shard"]).to.equal(null);
+  });
+
+  it("refuses other plans, seeds and environments, naming the difference", () => {
+    expect(() =>
+      mergeManifests([shard(1), shard(2, { plan: { hash: "other", seed: 1 } })]),
+    ).to.throw(UsageError, "s2 and s1 come from different plans");
+    expect(() =>
+      mergeManifests([
+        shard(1),
+        shard(2, { fingerprint: { ...fingerprint, qemuVersion: "8.2.2" } }),
+      ]),
+    ).to.throw(
+      UsageError,
+      's2 was measured in a different environment from s1: qemuVersion "7.2.0" vs "8.2.2"',
+    );
+    expect(() => mergeManifests([shard(1), shard(2, { shard: { index: 2, count: 3 } })])).to.throw(
+      UsageError,
+      "s2 is shard 2/3, but s1 is one of 2",
     );
   });
 });
