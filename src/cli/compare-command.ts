@@ -7,7 +7,7 @@ import {
   parseExpectImprovement,
   type Direction,
 } from "../compare/compare-model.js";
-import { loadCells } from "../compare/load-cells.js";
+import { loadCells, withVmstatMetrics } from "../compare/load-cells.js";
 import { readCalibration } from "../compare/calibration.js";
 import { renderHtml } from "../compare/render-html.js";
 import { renderJson } from "../compare/render-json.js";
@@ -26,6 +26,7 @@ export interface CompareCliOptions {
   force?: boolean;
   alpha: string;
   calibration?: string;
+  vmstat?: string;
 }
 
 const FORMATS = ["text", "md", "json", "junit", "html"] as const;
@@ -74,7 +75,17 @@ export async function compareCommand(
       });
     }
   }
-  const report = buildComparison(await loadCells(dirs), {
+  const vmstat = (options.vmstat ?? "")
+    .split(",")
+    .map((f) => f.trim())
+    .filter((f) => f !== "");
+  for (const field of vmstat) {
+    if (!/^[a-z0-9_]+$/.test(field))
+      throw new UsageError(`--vmstat '${field}' is not a /proc/vmstat field`, {
+        hint: "e.g. --vmstat pgfault,thp_fault_alloc",
+      });
+  }
+  const report = buildComparison(withVmstatMetrics(await loadCells(dirs), vmstat), {
     noiseFloors: calibrations.flatMap((c) => c.entries),
     baseline: options.baseline === undefined ? undefined : parseBaselineSelector(options.baseline),
     alpha,

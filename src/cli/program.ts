@@ -220,6 +220,10 @@ export function buildProgram(io: CliIo): Command {
       "--calibration <dir>",
       "results of `balloon-bench calibrate` whose noise floor to show (found in DIRs too)",
     )
+    .option(
+      "--vmstat <fields>",
+      "also compare these /proc/vmstat deltas recorded by run (e.g. pgfault,thp_fault_alloc)",
+    )
     .action(async (dirs: string[], options: CompareCliOptions) => {
       const { compareCommand } = await import("./compare-command.js");
       await compareCommand(dirs, options, io);

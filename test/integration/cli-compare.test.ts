@@ -145,6 +145,69 @@ describe("balloon-bench compare @integration", function () {
     }
   });
 
+  it("reports a known large effect, THP always vs never on the kernel command line, as significant with the right sign", async function () {
+    this.timeout(300_000);
+    const plan = join(dir, "thp.yaml");
+    await writeFile(
+      plan,
+      [
+        "seed: 5",
+        "iterations: 3",
+        "rounds: 1",
+        "settleMs: 300",
+        "vm: { memoryMiB: 1024, vcpus: 1 }",
+        "events: [task-clock]",
+        "kernels:",
+        '  - { name: thp-never, path: "debian:amd64", cmdline: "transparent_hugepage=never" }',
+        '  - { name: thp-always, path: "debian:amd64", cmdline: "transparent_hugepage=always" }',
+        "workloads: [{ size: 128 }]",
+        "",
+      ].join("\n"),
+    );
+    const out = join(dir, "thp");
+    const run = await runCli(["run", "--plan", plan, "--out", out], { CI: "true" });
+    expect(run.exitCode, run.stderr).to.equal(0);
+    const manifest = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as {
+      cells: { id: string; guest: { thp: string } }[];
+    };
+    expect(manifest.cells.map((c) => [c.id, c.guest.thp])).to.deep.equal([
+      ["thp-never__bits-5__alloc_once-128M", "always madvise [never]"],
+      ["thp-always__bits-5__alloc_once-128M", "[always] madvise never"],
+    ]);
+    // 128 MiB is 64 huge pages with THP, 32768 small pages without: the fault count shows it.
+    const result = await runCli([
+      "compare",
+      out,
+      "--baseline",
+      "kernel=thp-never",
+      "--vmstat",
+      "pgfault",
+      "--format",
+      "json",
+      "--expect-improvement",
+      "vmstat.pgfault:90",
+    ]);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    const report = JSON.parse(result.stdout) as {
+      comparisons: {
+        metric: string;
+        deltaPct: number;
+        pAdjusted: number;
+        verdict: string;
+        baseline: { mean: number };
+        candidate: { mean: number };
+      }[];
+    };
+    const faults = report.comparisons.find((c) => c.metric === "vmstat.pgfault");
+    expect(faults?.verdict).to.equal("improvement");
+    expect(faults?.deltaPct).to.be.below(-90);
+    expect(faults?.pAdjusted).to.be.below(0.05);
+    expect(faults?.baseline.mean).to.be.above(32_768);
+    expect(faults?.candidate.mean).to.be.below(32_768 / 8);
+    // task-clock is compared too; under TCG its sign is not the hardware one (see the README).
+    expect(report.comparisons.map((c) => c.metric)).to.deep.equal(["task-clock", "vmstat.pgfault"]);
+  });
+
   it("calibrate runs an A/A pair in two VMs and compare shows its noise floor", async function () {
     this.timeout(300_000);
     const out = join(dir, "calibration");
