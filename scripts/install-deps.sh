@@ -16,6 +16,7 @@ PACKAGES=(
   openssh-client    # ssh-keygen for the image's pinned keys
   gcc libc6-dev     # builds alloc_once static
   linux-perf        # perf on the host (reads perf.data from `profile`)
+  shellcheck        # the workflow lint test checks every `run:` script of .github/workflows
   iproute2          # ss, for the port-binding test
   chromium          # the test that renders the HTML report in a real browser
   qemu-system-data  # firmware: SeaBIOS, and qboot for fast PVH boot
