@@ -231,8 +231,8 @@ describe("balloon-bench compare @integration", function () {
       entries: { metric: string }[];
     };
     expect(calibration.cells).to.deep.equal([
-      "stock-A1__bits-5__alloc_once-128M",
-      "stock-A2__bits-5__alloc_once-128M",
+      "debian-stock-A1__bits-5__alloc_once-128M",
+      "debian-stock-A2__bits-5__alloc_once-128M",
     ]);
     expect(calibration.entries.map((e) => e.metric)).to.deep.equal(["task-clock"]);
     const compared = await runCli([

@@ -24,6 +24,7 @@ rounds: 2
 settleMs: 200
 vm: { memoryMiB: 1024, vcpus: 1 }
 events: [task-clock]
+guestStats: true
 kernels:
   - { name: stock, path: "debian:amd64" }
   - { name: cloud, path: "debian:cloud-amd64" }
@@ -172,6 +173,7 @@ describe("balloon-bench run --plan: interleaved cells, verified features, resume
         expect(sample.telemetry?.rssAfterBytes).to.be.greaterThan(0);
         expect(sample.telemetry?.balloonActualBytes).to.equal(1024 * 1024 * 1024);
         expect(sample.telemetry?.vmstatDeltas).to.have.property("pgfault");
+        expect(sample.telemetry?.guestStats?.["total-memory"]).to.be.within(900 * 2 ** 20, 2 ** 30);
       }
       if (cell.id === "stock__reporting__deflated") {
         for (const sample of samples) {
