@@ -38,6 +38,18 @@ workloads:
     configs: [init-reported]
 `;
 
+const FINGERPRINT = {
+  tool: "0.1.0",
+  qemuVersion: "7.2.0",
+  accelerator: "kvm",
+  hostKernel: "6.1",
+  cpuModel: "x",
+  imageHash: "i",
+  allocOnceSha256: "a",
+  kernels: { stock: "s" },
+  balloonModuleSha256: null,
+};
+
 function parse(text: string): Plan {
   return parsePlanText(text, "/plans/p.yaml", "/plans");
 }
@@ -229,36 +241,16 @@ describe("feature verification", () => {
   });
 
   it("names the first differing environment field", () => {
-    const base = {
-      tool: "0.1.0",
-      qemuVersion: "7.2.0",
-      accelerator: "tcg",
-      hostKernel: "6.1",
-      cpuModel: "x",
-      imageHash: "i",
-      allocOnceSha256: "a",
-      kernels: { stock: "s" },
-      balloonModuleSha256: null,
-    };
+    const base = FINGERPRINT;
     expect(fingerprintDifference(base, { ...base })).to.equal(undefined);
-    expect(fingerprintDifference(base, { ...base, accelerator: "kvm" })).to.equal(
-      'accelerator "tcg" vs "kvm"',
+    expect(fingerprintDifference(base, { ...base, accelerator: "tcg" })).to.equal(
+      'accelerator "kvm" vs "tcg"',
     );
   });
 });
 
 describe("merging shards", () => {
-  const fingerprint = {
-    tool: "0.1.0",
-    qemuVersion: "7.2.0",
-    accelerator: "kvm",
-    hostKernel: "6.1",
-    cpuModel: "x",
-    imageHash: "i",
-    allocOnceSha256: "a",
-    kernels: { stock: "s" },
-    balloonModuleSha256: null,
-  };
+  const fingerprint = FINGERPRINT;
   const shard = (index: number, extra: Record<string, unknown> = {}) => ({
     dir: `s${index}`,
     manifest: {
