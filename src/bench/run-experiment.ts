@@ -17,7 +17,7 @@ import { BalloonBenchError, UsageError } from "../errors.js";
 import { GuestCommandError } from "../guest/guest-errors.js";
 import { bootGuest, type GuestVm } from "../guest/guest-vm.js";
 import { ensureGuestImage, type GuestImage } from "../image/guest-image.js";
-import { fetchDebianKernel, resolveDebianKernel } from "../kernel/debian-kernel.js";
+import { resolveKernelSource } from "../kernel/kernel-source.js";
 import { readKernelImageHeader, sha256File } from "../kernel/kernel-image.js";
 import type { KernelSpec } from "../kernel/kernel-spec.js";
 import { prepareKernel, type PreparedKernel } from "../kernel/prepared-kernel.js";
@@ -166,25 +166,6 @@ async function checkFile(path: string, what: string, hint: string): Promise<void
   }
 }
 
-/** `--kernel NAME=debian:FLAVOUR` fetches Debian's current kernel of that flavour. */
-async function resolveKernelSource(
-  cache: string,
-  spec: KernelSpec,
-  reporter: RunReporter,
-): Promise<KernelSpec> {
-  const debian = /^debian:(.+)$/.exec(spec.kernelPath);
-  if (debian?.[1] === undefined) return spec;
-  if (spec.modulesDir !== undefined) {
-    throw new UsageError(`kernel ${spec.name}=debian:${debian[1]} brings its own modules`, {
-      hint: "drop modules=",
-    });
-  }
-  const pkg = await resolveDebianKernel(debian[1]);
-  reporter.log(`kernel: ${spec.name} is Debian's ${pkg.packageName} ${pkg.version}`);
-  const fetched = await fetchDebianKernel(cache, pkg, spec.name);
-  return { ...fetched, cmdline: spec.cmdline };
-}
-
 /** Does hugetlb have a chance on this kernel? Checked from its config before booting, when known. */
 async function hugetlbConfigured(kernel: PreparedKernel, spec: KernelSpec): Promise<boolean> {
   if (spec.modulesDir === undefined) return true;
@@ -263,7 +244,7 @@ export async function runExperiment(
   const kernels = new Map<string, PreparedKernel>();
   const hugetlbOk = new Map<string, boolean>();
   for (const spec of usedKernels) {
-    const source = await resolveKernelSource(cache, spec, reporter);
+    const source = await resolveKernelSource(cache, spec, (line) => reporter.log(line));
     const kernel = await prepareKernel(cache, source, (line) => reporter.log(line));
     kernels.set(spec.name, kernel);
     hugetlbOk.set(spec.name, await hugetlbConfigured(kernel, source));
