@@ -38,6 +38,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
+import { UsageError } from "../src/errors.js";
+import { parsePlanText } from "../src/plan/plan-file.js";
 
 export type KernelSpec = {
   name: string;
@@ -130,6 +132,10 @@ export function buildPlan(template: unknown, overrides: PlanOverrides): Record<s
       throw new PlanInputError(`iterations must be a positive integer`);
     }
     plan.iterations = overrides.iterations;
+    // Fewer iterations than the template's rounds: one iteration per boot, not an invalid plan.
+    if (typeof plan.rounds === "number" && plan.rounds > overrides.iterations) {
+      plan.rounds = overrides.iterations;
+    }
   }
   if (overrides.accelerator !== undefined) {
     if (!["kvm", "tcg", "auto"].includes(overrides.accelerator)) {
@@ -284,6 +290,13 @@ function main(): number {
       stageKernel(s, dir, resolve(values.artifacts ?? "kernel-artifacts")),
     );
     const text = stringify(buildPlan(template, { ...overrides, kernels }));
+    // The very parser `run --plan` uses: a plan it would refuse fails here, before any shard starts.
+    try {
+      parsePlanText(text, "plan.yaml", dir);
+    } catch (error) {
+      if (error instanceof UsageError) throw new PlanInputError(error.message);
+      throw error;
+    }
     writeFileSync(join(dir, "plan.yaml"), text);
     process.stdout.write(`ci-plan: wrote ${join(dir, "plan.yaml")}:\n${text}`);
     return 0;

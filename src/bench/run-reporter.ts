@@ -58,6 +58,9 @@ export function ttyReporter(stream: NodeJS.WriteStream): RunReporter {
     cliProgress.Presets.shades_classic,
   );
   let bar: cliProgress.SingleBar | undefined;
+  // An interrupt exits without stop(): give the terminal its cursor back anyway.
+  const restore = (): void => multi.stop();
+  process.once("exit", restore);
   return {
     log: (line) => multi.log(`${line}\n`),
     start: (n) => (bar = multi.create(n, 0, { cell: "booting" })),
@@ -66,6 +69,9 @@ export function ttyReporter(stream: NodeJS.WriteStream): RunReporter {
       multi.log(`${describeIteration(event)}\n`);
       bar?.increment(1, { cell: event.cell });
     },
-    stop: () => multi.stop(),
+    stop: () => {
+      process.removeListener("exit", restore);
+      multi.stop();
+    },
   };
 }

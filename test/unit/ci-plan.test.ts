@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
+import { parsePlanText } from "../../src/plan/plan-file.js";
 import {
   buildPlan,
   parseConfigArg,
@@ -76,12 +77,19 @@ describe("scripts/ci-plan.ts: the plan CI workflows write from their inputs", ()
     expect(plan).to.deep.equal({
       ...(template as object),
       iterations: 3,
+      rounds: 3,
       accelerator: "kvm",
       events: ["task-clock"],
       kernels,
       configs: [{ name: "init-reported", bits: [5, 6] }],
       workloads: [{ name: "hugetlb-256", size: 256, pages: "hugetlb", balloon: "page-reporting" }],
     });
+    expect(plan["rounds"]).to.equal(3);
+    // run --plan accepts what it writes.
+    const parsed = parsePlanText(stringify(plan), "plan.yaml", "/var/tmp");
+    expect([parsed.kernels.length, parsed.configs.length, parsed.workloads.length]).to.deep.equal([
+      2, 1, 1,
+    ]);
     // The template itself is untouched.
     expect((template as { configs: unknown[] }).configs).to.have.length(4);
   });
