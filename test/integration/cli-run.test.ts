@@ -242,7 +242,7 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
       [
         "bit 6 without bit 5",
         ["--features", "6"],
-        /^balloon-bench: error: bit 6 \(VIRTIO_BALLOON_F_DEVICE_INIT_REPORTED\) requires bit 5/,
+        /^balloon-bench: error: --features: bit 6 \(VIRTIO_BALLOON_F_DEVICE_INIT_REPORTED\) requires bit 5/,
       ],
       [
         "a malformed --kernel",
