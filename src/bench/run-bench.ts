@@ -137,13 +137,7 @@ export async function runBench(options: RunOptions, progress: Progress): Promise
   progress(`accelerator: ${accelerator.accelerator} (${accelerator.reason})`);
 
   const cache = cacheDir();
-  const specs: KernelSpec[] = [];
-  for (const spec of options.kernels) specs.push(await resolveKernelSource(cache, spec, progress));
-  if (specs.length === 0) {
-    const pkg = await resolveDebianKernel();
-    progress(`kernel: Debian's stock kernel ${pkg.packageName} ${pkg.version} (no --kernel given)`);
-    specs.push(await fetchDebianKernel(cache, pkg, "debian-stock"));
-  }
+  const specs = await resolveKernelSpecs(cache, options.kernels, progress);
   const kernels: PreparedKernel[] = [];
   for (const spec of specs) {
     const kernel = await prepareKernel(cache, spec, progress);
@@ -248,6 +242,22 @@ export async function runBench(options: RunOptions, progress: Progress): Promise
     await results.writeManifest(manifest);
   }
   return { resultsDir: results.path, accelerator, cells, wallMs: Date.now() - started };
+}
+
+/** The kernel builds to boot: each `--kernel` (fetching `debian:FLAVOUR`), else Debian's stock one. */
+export async function resolveKernelSpecs(
+  cache: string,
+  kernels: readonly KernelSpec[],
+  progress: Progress,
+): Promise<KernelSpec[]> {
+  const specs: KernelSpec[] = [];
+  for (const spec of kernels) specs.push(await resolveKernelSource(cache, spec, progress));
+  if (specs.length === 0) {
+    const pkg = await resolveDebianKernel();
+    progress(`kernel: Debian's stock kernel ${pkg.packageName} ${pkg.version} (no --kernel given)`);
+    specs.push(await fetchDebianKernel(cache, pkg, "debian-stock"));
+  }
+  return specs;
 }
 
 /** `--kernel NAME=debian:FLAVOUR` fetches Debian's current kernel of that flavour. */
