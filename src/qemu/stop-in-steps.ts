@@ -28,7 +28,7 @@ export interface StopTarget {
   /** Sends QMP `quit` without waiting for the reply; false when there is no QMP connection. */
   sendQuit(timeoutMs: number): boolean;
   /** Sends a signal; must not signal a process that is no longer this QEMU. */
-  signal(signal: NodeJS.Signals): void;
+  signal(signal: NodeJS.Signals): void | Promise<void>;
   /** Resolves with the exit when QEMU exits within `timeoutMs`, else with undefined. */
   waitForExit(timeoutMs: number): Promise<VmExit | undefined>;
   /** The exit to report for a QEMU that was already gone. */
@@ -47,10 +47,10 @@ export async function stopInSteps(
     const exit = await target.waitForExit(quitTimeoutMs);
     if (exit !== undefined) return { ...exit, method: "quit" };
   }
-  target.signal("SIGTERM");
+  await target.signal("SIGTERM");
   const afterTerm = await target.waitForExit(options.termTimeoutMs ?? 5_000);
   if (afterTerm !== undefined) return { ...afterTerm, method: "sigterm" };
-  target.signal("SIGKILL");
+  await target.signal("SIGKILL");
   const afterKill = await target.waitForExit(options.killTimeoutMs ?? 10_000);
   if (afterKill !== undefined) return { ...afterKill, method: "sigkill" };
   throw new AbnormalShutdownError(`QEMU (pid ${target.pid}) survived SIGKILL`, {
