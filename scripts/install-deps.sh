@@ -17,6 +17,7 @@ PACKAGES=(
   gcc libc6-dev     # builds alloc_once static
   linux-perf        # perf on the host (reads perf.data from `profile`)
   iproute2          # ss, for the port-binding test
+  tmux              # a real pseudo-terminal for the `shell` test
   chromium          # the test that renders the HTML report in a real browser
   qemu-system-data  # firmware: SeaBIOS, and qboot for fast PVH boot
   ca-certificates

@@ -75,8 +75,14 @@ export async function upCommand(options: UpCliOptions, io: CliIo): Promise<void>
   );
 }
 
-export async function downCommand(name: string, io: CliIo): Promise<void> {
-  const result = await downVm(parseVmName(name));
+export async function downCommand(
+  name: string,
+  options: { quitTimeout: string },
+  io: CliIo,
+): Promise<void> {
+  const result = await downVm(parseVmName(name), {
+    quitTimeoutMs: parsePositiveInt(options.quitTimeout, "--quit-timeout") * 1000,
+  });
   if (result.outcome === "absent") io.stdout(`no VM named ${name}; nothing to stop\n`);
   else if (result.outcome === "stale")
     io.stdout(`VM ${name} was not running (its QEMU had exited); removed its stale state\n`);

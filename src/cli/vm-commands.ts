@@ -67,9 +67,10 @@ export function addVmCommands(program: Command, io: CliIo): void {
   program
     .command("down [name]")
     .description("stop a live VM (QMP quit, then SIGTERM, then SIGKILL) and remove its state")
-    .action(async (name: string | undefined) => {
+    .option("--quit-timeout <s>", "how long QEMU has to obey QMP quit before SIGTERM", "10")
+    .action(async (name: string | undefined, options: { quitTimeout: string }) => {
       const { downCommand } = await import("./vm-command-actions.js");
-      await downCommand(name ?? DEFAULT_VM_NAME, io);
+      await downCommand(name ?? DEFAULT_VM_NAME, options, io);
     });
 
   program
