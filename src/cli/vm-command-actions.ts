@@ -17,7 +17,6 @@ import { UsageError } from "../errors.js";
 import type { CommandExit } from "../guest/guest-ssh.js";
 import { profileAllocOnce } from "../live/guest-profile.js";
 import { runInteractiveShell } from "../live/interactive-shell.js";
-import { VmNotRunningError } from "../live/live-errors.js";
 import {
   connectLiveQmp,
   connectLiveSsh,
@@ -34,6 +33,7 @@ import { listLiveVms, renderVmList } from "../live/vm-list.js";
 import { upVm } from "../live/vm-up.js";
 import { parseAcceleratorRequest } from "../qemu/accelerator.js";
 import type { QmpClient } from "../qmp/qmp-client.js";
+import { QmpDisconnectedError } from "../qmp/qmp-errors.js";
 import { cacheDir } from "../util/paths.js";
 import { buildAllocOnce } from "../workload/alloc-once.js";
 import type { CliIo } from "./program.js";
@@ -284,8 +284,13 @@ export async function qmpCommand(
     io.stderr(`following QMP events of VM ${vm.name} (Ctrl-C to stop)\n`);
     qmp.onEvent((event) => io.stdout(`${JSON.stringify(event)}\n`));
     await qmp.closed;
-    // The monitor only closes when QEMU goes away.
-    await explainFailure(vm, new VmNotRunningError(vm.name));
+    // The monitor closes when QEMU goes away (then the state is cleaned and that is said).
+    await explainFailure(
+      vm,
+      new QmpDisconnectedError(`VM ${vm.name} closed its QMP events monitor`, {
+        hint: `check it with \`balloon-bench ls\`; its QEMU log is ${vm.state.stderrLog}`,
+      }),
+    );
     return;
   }
   let name = DEFAULT_VM_NAME;
