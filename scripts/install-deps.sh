@@ -18,6 +18,7 @@ PACKAGES=(
   linux-perf        # perf on the host (reads perf.data from `profile`)
   shellcheck        # the workflow lint test checks every `run:` script of .github/workflows
   iproute2          # ss, for the port-binding test
+  tmux              # a real pseudo-terminal for the `shell` test
   chromium          # the test that renders the HTML report in a real browser
   qemu-system-data  # firmware: SeaBIOS, and qboot for fast PVH boot
   ca-certificates

@@ -5,6 +5,7 @@ import { doctorExitCode, renderDoctor } from "../doctor/doctor-checks.js";
 import { renderProbeTable } from "../probe/probe-report.js";
 import { TOOL_VERSION } from "../version.js";
 import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../bench/guest-protocol.js";
+import { addVmCommands } from "./vm-commands.js";
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -244,6 +245,7 @@ export function buildProgram(io: CliIo): Command {
       }
     });
 
+  addVmCommands(program, io);
   return program;
 }
 

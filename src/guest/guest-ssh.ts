@@ -19,6 +19,24 @@ export interface ExecOptions {
   readonly stdin?: string | Buffer;
 }
 
+export interface StreamOptions {
+  readonly stdout: (chunk: Buffer) => void;
+  readonly stderr: (chunk: Buffer) => void;
+  /** Fed to the command's stdin, then closed; without it stdin is closed at once. */
+  readonly stdin?: NodeJS.ReadableStream;
+}
+
+export interface CommandExit {
+  readonly exitCode: number | null;
+  readonly signal: string | undefined;
+}
+
+export interface PtyWindow {
+  readonly term: string;
+  readonly rows: number;
+  readonly cols: number;
+}
+
 export interface ExecResult {
   readonly exitCode: number | null;
   readonly signal: string | undefined;
@@ -202,6 +220,69 @@ export class GuestSsh implements AsyncDisposable {
         if (options.stdin !== undefined) channel.end(options.stdin);
         else channel.end();
       });
+    });
+  }
+
+  /** Runs argv (quoted for sh -c) with its output streamed as it comes; resolves with its exit. */
+  execStreaming(argv: readonly string[], options: StreamOptions): Promise<CommandExit> {
+    const script = shellCommand(argv);
+    return new Promise((resolve, reject) => {
+      this.client.exec(script, (error, channel: ClientChannel) => {
+        if (error) {
+          reject(
+            new GuestConnectionError(`could not start a guest command: ${error.message}`, {
+              cause: error,
+            }),
+          );
+          return;
+        }
+        this.settleOnClose(channel, script, resolve, reject);
+        channel.on("data", options.stdout);
+        channel.stderr.on("data", options.stderr);
+        if (options.stdin === undefined) channel.end();
+        else options.stdin.pipe(channel);
+      });
+    });
+  }
+
+  /** An interactive login shell on a pseudo-terminal in the guest (the caller wires the I/O). */
+  openShell(window: PtyWindow): Promise<ClientChannel> {
+    return new Promise((resolve, reject) =>
+      this.client.shell(
+        { term: window.term, rows: window.rows, cols: window.cols },
+        (error, channel: ClientChannel) =>
+          error
+            ? reject(
+                new GuestConnectionError(`could not open a guest shell: ${error.message}`, {
+                  cause: error,
+                }),
+              )
+            : resolve(channel),
+      ),
+    );
+  }
+
+  /** Resolves with the channel's exit status once it closes (all output delivered). */
+  waitForExit(channel: ClientChannel, what: string): Promise<CommandExit> {
+    return new Promise((resolve, reject) => this.settleOnClose(channel, what, resolve, reject));
+  }
+
+  private settleOnClose(
+    channel: ClientChannel,
+    what: string,
+    resolve: (exit: CommandExit) => void,
+    reject: (error: Error) => void,
+  ): void {
+    let exit: CommandExit | undefined;
+    channel.on("exit", (code: number | null, signalName?: string) => {
+      exit = { exitCode: code, signal: signalName ?? undefined };
+    });
+    channel.on("close", () => {
+      if (exit === undefined) {
+        reject(
+          new GuestConnectionError(`SSH connection lost while running: ${what.slice(0, 120)}`),
+        );
+      } else resolve(exit);
     });
   }
 

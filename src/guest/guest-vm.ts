@@ -30,6 +30,16 @@ export interface GuestBootOptions {
   /** Skip the boot-time modprobe of virtio_balloon (a user-supplied module is insmod'ed instead). */
   readonly deferBalloonModule?: boolean;
   readonly dieWithParent?: boolean;
+  /**
+   * A private directory the caller owns (a live VM's state directory): the qcow2 overlay, QMP
+   * socket and pidfile go there and are kept when this process lets go of the VM.
+   * Default: temporary directories, removed when the VM stops.
+   */
+  readonly stateDir?: string;
+  /** Extra QEMU arguments (e.g. `-name`, a second QMP monitor). */
+  readonly extraArgs?: readonly string[];
+  /** Called once QEMU runs and QMP answers, before waiting for SSH (e.g. to record its pid). */
+  readonly onLaunched?: (vm: RunningVm, sshPort: number) => Promise<void>;
 }
 
 /**
@@ -77,6 +87,12 @@ export class GuestVm implements AsyncDisposable {
     return result;
   }
 
+  /** Leaves QEMU running on its own (see RunningVm.detach) and closes our SSH connection. */
+  detach(): void {
+    this.ssh.close();
+    this.vm.detach();
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
@@ -85,8 +101,8 @@ export class GuestVm implements AsyncDisposable {
 /** Boots a guest from a copy-on-write overlay of the image and waits until SSH answers. */
 export async function bootGuest(options: GuestBootOptions): Promise<GuestVm> {
   await using stack = new AsyncStack();
-  const overlayDir = await makePrivateTempDir("bb-overlay-");
-  stack.defer(() => removeDir(overlayDir));
+  const overlayDir = options.stateDir ?? (await makePrivateTempDir("bb-overlay-"));
+  if (options.stateDir === undefined) stack.defer(() => removeDir(overlayDir));
   const overlay = join(overlayDir, "root.qcow2");
   // The base image is never written: every VM gets its own qcow2 overlay.
   await execa("qemu-img", [
@@ -115,6 +131,7 @@ export async function bootGuest(options: GuestBootOptions): Promise<GuestVm> {
     qemuPath: options.qemuPath,
     logDir: options.logDir,
     dieWithParent: options.dieWithParent,
+    runDir: options.stateDir,
     config: {
       machine: "q35",
       accelerator: options.accelerator.accelerator,
@@ -133,11 +150,13 @@ export async function bootGuest(options: GuestBootOptions): Promise<GuestVm> {
       drives,
       network: { sshHostPort: sshPort },
       balloon: options.balloon,
+      extraArgs: options.extraArgs,
     },
   });
   stack.defer(async () => {
     await vm.stop();
   });
+  await options.onLaunched?.(vm, sshPort);
   const privateKey = await readFile(options.image.clientKeyPath);
   let ssh: GuestSsh;
   try {

@@ -1,12 +1,19 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa, type ResultPromise } from "execa";
-import { VmLaunchError, AbnormalShutdownError } from "../errors.js";
+import { VmLaunchError } from "../errors.js";
 import { QmpClient } from "../qmp/qmp-client.js";
 import { AsyncStack } from "../util/disposable.js";
 import { readTail } from "../util/file-tail.js";
 import { makePrivateTempDir, removeDir } from "../util/private-dir.js";
 import { buildQemuArgv, type VmArgvConfig } from "./qemu-argv.js";
+import {
+  signalProcess,
+  stopInSteps,
+  type StopOptions,
+  type StopResult,
+  type VmExit,
+} from "./stop-in-steps.js";
 import { registerVm, unregisterVm } from "./vm-registry.js";
 
 export interface LaunchOptions {
@@ -22,24 +29,15 @@ export interface LaunchOptions {
   readonly qmpTimeoutMs?: number;
   /** Path of util-linux setpriv, which sets the parent-death signal before exec'ing QEMU. */
   readonly setprivPath?: string;
+  /**
+   * An existing private directory for the QMP socket and pidfile, owned by the caller and kept
+   * when the VM stops (a live VM's state directory). Default: a fresh `bb-vm-` run directory,
+   * removed on stop.
+   */
+  readonly runDir?: string;
 }
 
-export interface VmExit {
-  readonly exitCode: number | undefined;
-  readonly signal: string | undefined;
-}
-
-export type StopMethod = "already-exited" | "quit" | "sigterm" | "sigkill";
-
-export interface StopResult extends VmExit {
-  readonly method: StopMethod;
-}
-
-export interface StopOptions {
-  readonly quitTimeoutMs?: number;
-  readonly termTimeoutMs?: number;
-  readonly killTimeoutMs?: number;
-}
+export type { StopMethod, StopOptions, StopResult, VmExit } from "./stop-in-steps.js";
 
 /**
  * A QEMU process this object owns: started, connected over QMP, logging to files, and stopped
@@ -48,6 +46,7 @@ export interface StopOptions {
 export class RunningVm implements AsyncDisposable {
   private stopping: Promise<StopResult> | undefined;
   private exitInfo: VmExit | undefined;
+  private detached = false;
 
   constructor(
     readonly pid: number,
@@ -58,8 +57,21 @@ export class RunningVm implements AsyncDisposable {
     readonly stderrPath: string,
     /** Resolves when QEMU has exited, however it exited. */
     readonly exited: Promise<VmExit>,
+    /** Whether stop() removes runDir (false when the caller owns it). */
+    private readonly ownsRunDir = true,
   ) {
     void exited.then((info) => (this.exitInfo = info));
+  }
+
+  /**
+   * Lets QEMU run on without this process (`balloon-bench up`): closes our QMP connection and
+   * forgets the VM, so neither stop() nor the exit handlers touch it. Only meaningful for a VM
+   * launched with dieWithParent false.
+   */
+  detach(): void {
+    this.detached = true;
+    this.qmp.close();
+    unregisterVm(this);
   }
 
   get hasExited(): boolean {
@@ -76,6 +88,7 @@ export class RunningVm implements AsyncDisposable {
 
   /** Stops QEMU in steps; calling it again returns the first call's result. */
   stop(options: StopOptions = {}): Promise<StopResult> {
+    if (this.detached) return Promise.reject(new Error(`QEMU pid ${this.pid} was detached`));
     this.stopping ??= this.doStop(options);
     return this.stopping;
   }
@@ -90,28 +103,27 @@ export class RunningVm implements AsyncDisposable {
     } finally {
       this.qmp.close();
       unregisterVm(this);
-      await removeDir(this.runDir);
+      if (this.ownsRunDir) await removeDir(this.runDir);
     }
   }
 
-  private async escalate(options: StopOptions): Promise<StopResult> {
-    if (this.exitInfo !== undefined) return { ...this.exitInfo, method: "already-exited" };
-    const quitTimeoutMs = options.quitTimeoutMs ?? 10_000;
-    if (this.qmp.isOpen) {
-      // QEMU may exit before it answers 'quit' (the SHUTDOWN event comes first): either is fine.
-      this.qmp.execute("quit", undefined, { timeoutMs: quitTimeoutMs }).catch(() => undefined);
-      const exit = await this.waitForExit(quitTimeoutMs);
-      if (exit !== undefined) return { ...exit, method: "quit" };
-    }
-    signalProcess(this.pid, "SIGTERM");
-    const afterTerm = await this.waitForExit(options.termTimeoutMs ?? 5_000);
-    if (afterTerm !== undefined) return { ...afterTerm, method: "sigterm" };
-    signalProcess(this.pid, "SIGKILL");
-    const afterKill = await this.waitForExit(options.killTimeoutMs ?? 10_000);
-    if (afterKill !== undefined) return { ...afterKill, method: "sigkill" };
-    throw new AbnormalShutdownError(`QEMU (pid ${this.pid}) survived SIGKILL`, {
-      hint: "it may be stuck in the kernel (D state); check `ps -o stat -p PID`",
-    });
+  private escalate(options: StopOptions): Promise<StopResult> {
+    return stopInSteps(
+      {
+        pid: this.pid,
+        hasExited: () => this.exitInfo !== undefined,
+        exitInfo: () => this.exitInfo ?? { exitCode: undefined, signal: undefined },
+        sendQuit: (timeoutMs) => {
+          if (!this.qmp.isOpen) return false;
+          this.qmp.execute("quit", undefined, { timeoutMs }).catch(() => undefined);
+          return true;
+        },
+        // Our child: its pid cannot be reused before we have reaped it.
+        signal: (signal) => signalProcess(this.pid, signal),
+        waitForExit: (timeoutMs) => this.waitForExit(timeoutMs),
+      },
+      options,
+    );
   }
 
   private async waitForExit(timeoutMs: number): Promise<VmExit | undefined> {
@@ -123,8 +135,9 @@ export class RunningVm implements AsyncDisposable {
 /** Starts QEMU and connects QMP; on any failure nothing is left running or on disk. */
 export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
   await using stack = new AsyncStack();
-  const runDir = await makePrivateTempDir("bb-vm-");
-  stack.defer(() => removeDir(runDir));
+  const ownsRunDir = options.runDir === undefined;
+  const runDir = options.runDir ?? (await makePrivateTempDir("bb-vm-"));
+  if (ownsRunDir) stack.defer(() => removeDir(runDir));
   const logDir = options.logDir ?? runDir;
   const qmpSocketPath = join(runDir, "qmp.sock");
   const consolePath = options.captureConsole === false ? undefined : join(logDir, "console.log");
@@ -195,7 +208,7 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
       },
     );
   }
-  const vm = new RunningVm(pid, command, qmp, runDir, consolePath, stderrPath, exited);
+  const vm = new RunningVm(pid, command, qmp, runDir, consolePath, stderrPath, exited, ownsRunDir);
   registerVm(vm);
   stack.move();
   return vm;
@@ -204,13 +217,4 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
 export function describeExit(exit: VmExit): string {
   if (exit.signal !== undefined) return `killed by ${exit.signal}`;
   return `exit code ${String(exit.exitCode)}`;
-}
-
-/** Sends a signal, ignoring a process that has already gone (ESRCH). */
-function signalProcess(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
 }

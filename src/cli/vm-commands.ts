@@ -1,0 +1,163 @@
+import { Option, type Command } from "commander";
+import { DEFAULT_VM_NAME } from "../live/live-paths.js";
+import type { CliIo } from "./program.js";
+
+/** The argv the program parsed (commander keeps it, untyped, as rawArgs), with `--` still in it. */
+function rawArgsOf(command: Command): readonly string[] {
+  const parsed = (command.parent as { rawArgs?: unknown } | null)?.rawArgs;
+  return Array.isArray(parsed) ? (parsed as string[]) : process.argv;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export interface UpCliOptions {
+  name: string;
+  kernel: string[];
+  features: string;
+  map: string[];
+  memory: string;
+  vcpus: string;
+  accel: string;
+  qemu?: string;
+  bootTimeout: string;
+}
+
+export interface ProfileCliOptions {
+  size: string;
+  huge?: boolean;
+  event: string;
+  out?: string;
+  top: string;
+}
+
+/**
+ * The live-VM commands for manual investigation: up, down, ls, shell, exec, balloon, qmp,
+ * profile, features. Each action imports its implementation lazily so `--help` stays fast.
+ */
+export function addVmCommands(program: Command, io: CliIo): void {
+  program
+    .command("up")
+    .description(
+      "boot a VM like `run` does and keep it running in the background for manual investigation",
+    )
+    .option("--name <NAME>", "name of the VM", DEFAULT_VM_NAME)
+    .addOption(
+      new Option("--kernel <NAME=PATH[,modules=DIR][,cmdline=ARGS]>", "the kernel build to boot")
+        .argParser(collect)
+        .default([] as string[], "Debian's stock kernel"),
+    )
+    .option("--features <bits>", "balloon feature bits to offer, by number or name (e.g. 5,6)", "5")
+    .addOption(
+      new Option("--map <bit=property>", "map a feature bit to a QEMU property (repeatable)")
+        .argParser(collect)
+        .default([] as string[]),
+    )
+    .option("--memory <MiB>", "guest memory", "2048")
+    .option("--vcpus <N>", "guest vCPUs", "2")
+    .option("--accel <kvm|tcg|auto>", "accelerator", "auto")
+    .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
+    .option("--boot-timeout <s>", "seconds to wait for the guest's SSH", "120")
+    .action(async (options: UpCliOptions) => {
+      const { upCommand } = await import("./vm-command-actions.js");
+      await upCommand(options, io);
+    });
+
+  program
+    .command("down [name]")
+    .description("stop a live VM (QMP quit, then SIGTERM, then SIGKILL) and remove its state")
+    .option("--quit-timeout <s>", "how long QEMU has to obey QMP quit before SIGTERM", "10")
+    .action(async (name: string | undefined, options: { quitTimeout: string }) => {
+      const { downCommand } = await import("./vm-command-actions.js");
+      await downCommand(name ?? DEFAULT_VM_NAME, options, io);
+    });
+
+  program
+    .command("ls")
+    .description("list live VMs; removes the state of VMs whose QEMU has exited")
+    .option("--json", "print the recorded state of each live VM as JSON")
+    .action(async (options: { json?: boolean }) => {
+      const { lsCommand } = await import("./vm-command-actions.js");
+      await lsCommand(options, io);
+    });
+
+  program
+    .command("shell [name]")
+    .description(
+      "an interactive shell in the guest (a real terminal: resize, Ctrl-C reach the guest)",
+    )
+    .action(async (name: string | undefined) => {
+      const { shellCommand } = await import("./vm-command-actions.js");
+      await shellCommand(name ?? DEFAULT_VM_NAME, io);
+    });
+
+  program
+    .command("exec")
+    .usage("[name] -- CMD [ARGS...]")
+    .argument("[name-and-command...]", "the VM name (optional), then -- and the command")
+    .description("run one command in the guest, streaming its output; exits with its exit code")
+    .action(async (words: string[], _options: unknown, command: Command) => {
+      const { execCommand, splitAtDoubleDash } = await import("./vm-command-actions.js");
+      const { name, argv } = splitAtDoubleDash(words, rawArgsOf(command));
+      await execCommand(name, argv, io);
+    });
+
+  program
+    .command("balloon")
+    .usage("[name] set SIZE | status | stats")
+    .argument(
+      "<words...>",
+      "optional VM name, then: set SIZE (e.g. 768M, 1.5G; plain = MiB), status or stats",
+    )
+    .option("--timeout <s>", "how long `set` waits for the balloon to reach the target", "120")
+    .description(
+      "move the balloon and wait until it gets there, show `actual`, or guest memory statistics",
+    )
+    .action(async (words: string[], options: { timeout: string }) => {
+      const { balloonCommand } = await import("./vm-command-actions.js");
+      await balloonCommand(words, options, io);
+    });
+
+  program
+    .command("qmp")
+    .usage("[name] COMMAND [JSON-ARGS] | [name] --events")
+    .argument("[words...]", "optional VM name, the QMP command, its arguments as a JSON object")
+    .option("--events", "print QMP events as they come (one JSON line each) until Ctrl-C")
+    .description("send one raw QMP command and pretty-print the reply, or follow events")
+    .action(async (words: string[], options: { events?: boolean }) => {
+      const { qmpCommand } = await import("./vm-command-actions.js");
+      await qmpCommand(words, options, io);
+    });
+
+  program
+    .command("profile [name]")
+    .description(
+      "run alloc_once under `perf record -g` in the guest; copy perf.data back and print the top entries",
+    )
+    .requiredOption("--size <MiB>", "alloc_once size in MiB")
+    .option("--huge", "hugetlb surplus pages (alloc_once SIZE huge)")
+    .option(
+      "--event <event>",
+      "perf event to sample (cpu-clock when the guest has no PMU)",
+      "cycles",
+    )
+    .option(
+      "--out <dir>",
+      "where perf.data and the files to read it go (default: profiles/NAME-TIME)",
+    )
+    .option("--top <N>", "how many `perf report` lines to print", "20")
+    .action(async (name: string | undefined, options: ProfileCliOptions) => {
+      const { profileCommand } = await import("./vm-command-actions.js");
+      await profileCommand(name ?? DEFAULT_VM_NAME, options, io);
+    });
+
+  program
+    .command("features [name]")
+    .description("balloon feature bits of a live VM: requested, offered by the device, negotiated")
+    .option("--json", "print them as JSON")
+    .action(async (name: string | undefined, options: { json?: boolean }) => {
+      const { featuresCommand } = await import("./vm-command-actions.js");
+      await featuresCommand(name ?? DEFAULT_VM_NAME, options, io);
+    });
+}

@@ -1,0 +1,28 @@
+import { BalloonBenchError, UsageError } from "../errors.js";
+
+/** The VM's QEMU is gone (or its pid now belongs to another process); its state was removed. */
+export class VmNotRunningError extends BalloonBenchError {
+  constructor(readonly vmName: string) {
+    super(`VM ${vmName} is not running (its QEMU exited); removed its stale state`, {
+      hint: `start it again with \`balloon-bench up --name ${vmName}\``,
+    });
+  }
+}
+
+/** No state directory for that name. */
+export class NoSuchVmError extends UsageError {
+  constructor(readonly vmName: string) {
+    super(`no VM named ${vmName}`, {
+      hint: `start one with \`balloon-bench up --name ${vmName}\`; \`balloon-bench ls\` lists live VMs`,
+    });
+  }
+}
+
+/** The VM exists but `up` is still booting it. */
+export class VmNotReadyError extends BalloonBenchError {
+  constructor(readonly vmName: string) {
+    super(`VM ${vmName} is still booting`, {
+      hint: "wait until `balloon-bench up` has printed how to reach it",
+    });
+  }
+}

@@ -1,0 +1,95 @@
+import { access, readFile } from "node:fs/promises";
+import { GuestSsh } from "../guest/guest-ssh.js";
+import { parseOpenSshPublicKey } from "../guest/host-key.js";
+import { QmpClient } from "../qmp/qmp-client.js";
+import { removeDir } from "../util/private-dir.js";
+import { NoSuchVmError, VmNotReadyError, VmNotRunningError } from "./live-errors.js";
+import { vmStateDir } from "./live-paths.js";
+import { isSameProcess } from "./process-identity.js";
+import { readVmState, type LiveVmState } from "./vm-state.js";
+
+/** A live VM found by name: its state directory and recorded state. */
+export interface LiveVm {
+  readonly name: string;
+  readonly dir: string;
+  readonly state: LiveVmState;
+}
+
+/** Whether the VM's process still runs: QEMU once recorded, else the `up` process creating it. */
+export async function isVmAlive(state: LiveVmState): Promise<boolean> {
+  return isSameProcess(state.qemu ?? state.owner);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Finds a live VM by name. A VM whose QEMU has exited (or whose pid now belongs to another
+ * process) has its state removed and is reported as VmNotRunningError.
+ */
+export async function openLiveVm(
+  name: string,
+  options: { readonly allowBooting?: boolean } = {},
+): Promise<LiveVm> {
+  const dir = vmStateDir(name);
+  const state = await readVmState(dir);
+  if (state === undefined) {
+    if (!(await exists(dir))) throw new NoSuchVmError(name);
+    await removeDir(dir);
+    throw new VmNotRunningError(name);
+  }
+  if (!(await isVmAlive(state))) {
+    await removeDir(dir);
+    throw new VmNotRunningError(name);
+  }
+  if (state.phase !== "running" && options.allowBooting !== true) throw new VmNotReadyError(name);
+  return { name, dir, state };
+}
+
+/**
+ * Turns a failure while talking to the VM into VmNotRunningError when its QEMU has gone in the
+ * meantime (state removed); other failures pass through unchanged.
+ */
+export async function explainFailure(vm: LiveVm, error: unknown): Promise<never> {
+  if (!(await isVmAlive(vm.state))) {
+    await removeDir(vm.dir);
+    throw new VmNotRunningError(vm.name);
+  }
+  throw error;
+}
+
+/** Runs `body`, blaming a failure on a vanished QEMU when that is what happened. */
+export async function withLiveVm<T>(vm: LiveVm, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    return explainFailure(vm, error);
+  }
+}
+
+/** Connects to the VM's QMP monitor (or its second monitor, kept free for `qmp --events`). */
+export async function connectLiveQmp(
+  vm: LiveVm,
+  options: { readonly events?: boolean; readonly timeoutMs?: number } = {},
+): Promise<QmpClient> {
+  const socket = options.events === true ? vm.state.eventsQmpSocket : vm.state.qmpSocket;
+  return withLiveVm(vm, () => QmpClient.connect(socket, { timeoutMs: options.timeoutMs ?? 5_000 }));
+}
+
+/** Logs in to the guest as root with the image's client key, the recorded host key pinned. */
+export async function connectLiveSsh(vm: LiveVm): Promise<GuestSsh> {
+  const port = vm.state.sshPort;
+  if (port === undefined) throw new VmNotReadyError(vm.name);
+  return withLiveVm(vm, async () =>
+    GuestSsh.connectOnce({
+      port,
+      privateKey: await readFile(vm.state.clientKeyPath),
+      hostKey: parseOpenSshPublicKey(vm.state.hostKey),
+      attemptTimeoutMs: 10_000,
+    }),
+  );
+}

@@ -1,0 +1,195 @@
+import { mkdtemp, rename } from "node:fs/promises";
+import { join } from "node:path";
+import { balloonDeviceForFeatures } from "../balloon/balloon-device.js";
+import { resolveKernelSpecs } from "../kernel/kernel-source.js";
+
+type Progress = (line: string) => void;
+import { UsageError } from "../errors.js";
+import { bootGuest } from "../guest/guest-vm.js";
+import { ensureGuestImage } from "../image/guest-image.js";
+import type { KernelSpec } from "../kernel/kernel-spec.js";
+import { readKernelImageHeader } from "../kernel/kernel-image.js";
+import { prepareKernel } from "../kernel/prepared-kernel.js";
+import {
+  chooseAccelerator,
+  readHostAccelFacts,
+  type AcceleratorChoice,
+  type AcceleratorRequest,
+} from "../qemu/accelerator.js";
+import { qemuOptValue } from "../qemu/qemu-argv.js";
+import { readDeviceProperties, resolveQemuBinary } from "../qemu/qemu-binary.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
+import { cacheDir } from "../util/paths.js";
+import { removeDir } from "../util/private-dir.js";
+import { isVmAlive } from "./live-vm.js";
+import { ensureLiveVmsDir, parseVmName } from "./live-paths.js";
+import { readProcessStartTime, selfIdentity } from "./process-identity.js";
+import { readVmState, writeVmState, type LiveVmState } from "./vm-state.js";
+
+export interface UpOptions {
+  readonly name: string;
+  /** At most one kernel build; none means Debian's stock kernel, as for `run`. */
+  readonly kernels: readonly KernelSpec[];
+  readonly features: readonly number[];
+  readonly propertyMap: ReadonlyMap<number, string>;
+  readonly accel: AcceleratorRequest;
+  readonly qemu: string | undefined;
+  readonly memoryMiB: number;
+  readonly vcpus: number;
+  readonly bootTimeoutMs: number;
+}
+
+export interface UpResult {
+  readonly dir: string;
+  readonly state: LiveVmState;
+  readonly accelerator: AcceleratorChoice;
+}
+
+/** The marker in a live VM's QEMU argv (`-name`); the test suite's leak check looks for "bb-vm-". */
+export function liveVmMarker(name: string): string {
+  return `bb-vm-live-${name}`;
+}
+
+/**
+ * Takes the name: the state directory is prepared under a temporary name and renamed into place,
+ * which fails when the name exists, so two `up` never share a name. A name whose VM has died is
+ * cleaned and taken.
+ */
+async function claimName(
+  root: string,
+  dir: string,
+  initial: LiveVmState,
+  progress: Progress,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const tmp = await mkdtemp(join(root, `.${initial.name}.tmp-`));
+    await writeVmState(tmp, initial);
+    try {
+      await rename(tmp, dir);
+      return;
+    } catch (error) {
+      await removeDir(tmp);
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== "EEXIST" && code !== "ENOTEMPTY") || attempt > 0) throw error;
+    }
+    const existing = await readVmState(dir);
+    if (existing !== undefined && (await isVmAlive(existing))) {
+      const what =
+        existing.phase === "running"
+          ? `is already running (QEMU pid ${existing.qemu?.pid ?? "?"}, SSH port ${existing.sshPort ?? "?"})`
+          : `is being started by balloon-bench pid ${existing.owner.pid}`;
+      throw new UsageError(`a VM named ${initial.name} ${what}`, {
+        hint: `pick another --name, or stop it first with \`balloon-bench down ${initial.name}\``,
+      });
+    }
+    progress(`up: removed the stale state of VM ${initial.name} (its QEMU had exited)`);
+    await removeDir(dir);
+  }
+}
+
+/**
+ * `balloon-bench up`: boots a guest exactly as `run` does (image, kernel handling, balloon
+ * device) and leaves it running in the background, its state recorded in its state directory.
+ */
+export async function upVm(options: UpOptions, progress: Progress): Promise<UpResult> {
+  const name = parseVmName(options.name);
+  if (options.kernels.length > 1) {
+    throw new UsageError("up boots one VM: give --kernel at most once", {
+      hint: "start one VM per kernel, each with its own --name",
+    });
+  }
+  for (const spec of options.kernels) {
+    if (!spec.kernelPath.startsWith("debian:")) await readKernelImageHeader(spec.kernelPath);
+  }
+  const qemuPath = await resolveQemuBinary(options.qemu);
+  const balloon = balloonDeviceForFeatures({
+    bits: options.features,
+    propertyMap: options.propertyMap,
+    availableProperties: new Set(await readDeviceProperties(qemuPath, "virtio-balloon-pci")),
+  });
+  const accelerator = chooseAccelerator(options.accel, await readHostAccelFacts());
+  for (const warning of accelerator.warnings) progress(`warning: ${warning}`);
+  progress(`accelerator: ${accelerator.accelerator} (${accelerator.reason})`);
+
+  const root = await ensureLiveVmsDir();
+  const dir = join(root, name);
+  const cache = cacheDir();
+  const [spec] = await resolveKernelSpecs(cache, options.kernels, progress);
+  if (spec === undefined) throw new Error("no kernel resolved");
+  const kernel = await prepareKernel(cache, spec, progress);
+  const image = await ensureGuestImage(cache, { progress });
+
+  let state: LiveVmState = {
+    schema: 1,
+    name,
+    phase: "starting",
+    createdAt: new Date().toISOString(),
+    owner: await selfIdentity(),
+    qemuPath,
+    qmpSocket: join(dir, "qmp.sock"),
+    eventsQmpSocket: join(dir, "qmp-events.sock"),
+    hostKey: image.hostKeyLine.trim(),
+    clientKeyPath: image.clientKeyPath,
+    requestedBits: [...options.features],
+    balloonProperties: balloon.properties.map(([k, v]): [string, string] => [k, v]),
+    kernel: { name: kernel.name, release: kernel.release, path: kernel.kernelPath },
+    memoryMiB: options.memoryMiB,
+    vcpus: options.vcpus,
+    accelerator: accelerator.accelerator,
+    consoleLog: join(dir, "console.log"),
+    stderrLog: join(dir, "qemu-stderr.log"),
+  };
+  await claimName(root, dir, state, progress);
+  try {
+    progress(
+      `boot: ${kernel.name} (${kernel.release}) under ${accelerator.accelerator}, ${options.memoryMiB} MiB, ${options.vcpus} vCPUs`,
+    );
+    const guest = await bootGuest({
+      qemuPath,
+      accelerator,
+      kernel,
+      image,
+      memoryMiB: options.memoryMiB,
+      vcpus: options.vcpus,
+      balloon,
+      logDir: dir,
+      stateDir: dir,
+      bootTimeoutMs: options.bootTimeoutMs,
+      // The VM outlives this process; `down` stops it.
+      dieWithParent: false,
+      extraArgs: [
+        "-name",
+        liveVmMarker(name),
+        "-chardev",
+        `socket,id=qmp1,path=${qemuOptValue(state.eventsQmpSocket)},server=on,wait=off`,
+        "-mon",
+        "chardev=qmp1,mode=control",
+      ],
+      onLaunched: async (vm, sshPort) => {
+        const startTime = await readProcessStartTime(vm.pid);
+        if (startTime === undefined) throw new Error(`QEMU pid ${vm.pid} vanished`);
+        state = {
+          ...state,
+          phase: "booting",
+          qemu: { pid: vm.pid, startTime },
+          qemuCommand: [...vm.command],
+          sshPort,
+        };
+        await writeVmState(dir, state);
+      },
+    });
+    const knownHostsPath = join(dir, "known_hosts");
+    await writeFileAtomic(
+      knownHostsPath,
+      `[127.0.0.1]:${guest.sshPort} ${image.hostKey.type} ${image.hostKey.blob.toString("base64")}\n`,
+    );
+    state = { ...state, phase: "running", knownHostsPath, bootToSshMs: guest.bootToSshMs };
+    await writeVmState(dir, state);
+    guest.detach();
+    return { dir, state, accelerator };
+  } catch (error) {
+    // bootGuest has stopped QEMU; nothing of the VM may remain.
+    await removeDir(dir);
+    throw error;
+  }
+}
