@@ -30,7 +30,8 @@ import { parseKernelSpec } from "../kernel/kernel-spec.js";
 import { DEFAULT_VM_NAME, parseVmName } from "../live/live-paths.js";
 import { downVm } from "../live/vm-down.js";
 import { listLiveVms, renderVmList } from "../live/vm-list.js";
-import { upVm } from "../live/vm-up.js";
+import { upVm, type UpOptions } from "../live/vm-up.js";
+import { loadPlanFile } from "../plan/plan-file.js";
 import { parseAcceleratorRequest } from "../qemu/accelerator.js";
 import type { QmpClient } from "../qmp/qmp-client.js";
 import { QmpDisconnectedError } from "../qmp/qmp-errors.js";
@@ -39,15 +40,77 @@ import { buildAllocOnce } from "../workload/alloc-once.js";
 import type { CliIo } from "./program.js";
 import type { ProfileCliOptions, UpCliOptions } from "./vm-commands.js";
 
-export async function upCommand(options: UpCliOptions, io: CliIo): Promise<void> {
+/** A plan's feature config (and kernel) for `up --plan FILE --config NAME`, as `run` would boot it. */
+async function upFromPlan(
+  options: UpCliOptions,
+  explicit: readonly string[],
+): Promise<Pick<UpOptions, "kernels" | "features" | "propertyMap" | "deviceProperties">> {
+  const clash = ["kernel", "features", "map"].find((f) => explicit.includes(f));
+  if (clash !== undefined) {
+    throw new UsageError(`--${clash} cannot be combined with --plan (the plan defines it)`, {
+      hint: "drop it, or drop --plan",
+    });
+  }
+  const { plan } = await loadPlanFile(options.plan ?? "");
+  const pick = <T extends { name: string }>(
+    items: readonly T[],
+    wanted: string | undefined,
+    what: string,
+    flag: string,
+  ): T => {
+    const found =
+      wanted === undefined
+        ? items.length === 1
+          ? items[0]
+          : undefined
+        : items.find((i) => i.name === wanted);
+    if (found === undefined) {
+      throw new UsageError(
+        wanted === undefined
+          ? `the plan has ${items.length} ${what}s; say which`
+          : `the plan has no ${what} '${wanted}'`,
+        { hint: `pass ${flag} with one of: ${items.map((i) => i.name).join(", ")}` },
+      );
+    }
+    return found;
+  };
+  const config = pick(plan.configs, options.config, "config", "--config");
+  const kernel = pick(plan.kernels, options.planKernel, "kernel", "--plan-kernel");
+  return {
+    kernels: [kernel],
+    features: config.bits,
+    propertyMap: config.propertyMap,
+    deviceProperties: config.deviceProperties,
+  };
+}
+
+export async function upCommand(
+  options: UpCliOptions,
+  explicit: readonly string[],
+  io: CliIo,
+): Promise<void> {
+  if (
+    options.plan === undefined &&
+    (options.config !== undefined || options.planKernel !== undefined)
+  ) {
+    throw new UsageError("--config and --plan-kernel pick from a plan", {
+      hint: "add --plan FILE",
+    });
+  }
   const propertyMap = parsePropertyMapOverrides(options.map);
+  const machine =
+    options.plan !== undefined
+      ? await upFromPlan(options, explicit)
+      : {
+          kernels: options.kernel.map(parseKernelSpec),
+          features: parseFeatureList(options.features, propertyMap),
+          propertyMap,
+        };
   const started = Date.now();
   const { state, dir } = await upVm(
     {
       name: parseVmName(options.name),
-      kernels: options.kernel.map(parseKernelSpec),
-      features: parseFeatureList(options.features, propertyMap),
-      propertyMap,
+      ...machine,
       accel: parseAcceleratorRequest(options.accel),
       qemu: options.qemu,
       memoryMiB: parsePositiveInt(options.memory, "--memory", 64),

@@ -22,6 +22,9 @@ export interface UpCliOptions {
   accel: string;
   qemu?: string;
   bootTimeout: string;
+  plan?: string;
+  config?: string;
+  planKernel?: string;
 }
 
 export interface ProfileCliOptions {
@@ -59,9 +62,18 @@ export function addVmCommands(program: Command, io: CliIo): void {
     .option("--accel <kvm|tcg|auto>", "accelerator", "auto")
     .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
     .option("--boot-timeout <s>", "seconds to wait for the guest's SSH", "120")
-    .action(async (options: UpCliOptions) => {
+    .option(
+      "--plan <file>",
+      "take the kernel and balloon config from a plan file, as `run` boots it",
+    )
+    .option("--config <name>", "with --plan: which feature config (needed when it has several)")
+    .option("--plan-kernel <name>", "with --plan: which kernel (needed when it has several)")
+    .action(async (options: UpCliOptions, command: Command) => {
       const { upCommand } = await import("./vm-command-actions.js");
-      await upCommand(options, io);
+      const explicit = command.options
+        .map((o) => o.attributeName())
+        .filter((name) => command.getOptionValueSource(name) === "cli");
+      await upCommand(options, explicit, io);
     });
 
   program

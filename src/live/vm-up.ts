@@ -32,6 +32,8 @@ export interface UpOptions {
   readonly kernels: readonly KernelSpec[];
   readonly features: readonly number[];
   readonly propertyMap: ReadonlyMap<number, string>;
+  /** Extra device properties (a plan config's `properties`). */
+  readonly deviceProperties?: readonly (readonly [string, string])[];
   readonly accel: AcceleratorRequest;
   readonly qemu: string | undefined;
   readonly memoryMiB: number;
@@ -106,6 +108,7 @@ export async function upVm(options: UpOptions, progress: Progress): Promise<UpRe
     bits: options.features,
     propertyMap: options.propertyMap,
     availableProperties: new Set(await readDeviceProperties(qemuPath, "virtio-balloon-pci")),
+    extraProperties: options.deviceProperties ?? [],
   });
   const accelerator = chooseAccelerator(options.accel, await readHostAccelFacts());
   for (const warning of accelerator.warnings) progress(`warning: ${warning}`);

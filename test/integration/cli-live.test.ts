@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { access, readFile, stat } from "node:fs/promises";
+import { access, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -43,7 +43,28 @@ describe("live VMs: up, exec, balloon, qmp, features, profile, shell, down @inte
     stateDir = join(liveVmsDir(env), name);
     const started = Date.now();
     // The one VM of this file. runCli returning at all shows QEMU does not hold the CLI's stdio.
-    const up = await runCli(["up", "--name", name, "--memory", "1024", "--accel", "tcg"], env);
+    // Booted from a plan's feature config, as `run` would boot that cell.
+    const plan = join(runtime, "plan.yaml");
+    await writeFile(
+      plan,
+      "configs:\n  - { name: reporting, bits: [5] }\n  - { name: oom-reporting, bits: [deflate-on-oom, 5] }\n",
+    );
+    const up = await runCli(
+      [
+        "up",
+        "--name",
+        name,
+        "--memory",
+        "1024",
+        "--accel",
+        "tcg",
+        "--plan",
+        plan,
+        "--config",
+        "oom-reporting",
+      ],
+      env,
+    );
     upMs = Date.now() - started;
     if (up.exitCode !== 0) throw new Error(`up failed (${up.exitCode}): ${up.stderr}`);
     upStdout = up.stdout;
@@ -77,7 +98,7 @@ describe("live VMs: up, exec, balloon, qmp, features, profile, shell, down @inte
     for (const file of ["qmp.sock", "qmp-events.sock", "root.qcow2", "known_hosts"])
       expect(await exists(join(stateDir, file)), file).to.equal(true);
     expect(state).to.include({ memoryMiB: 1024, accelerator: "tcg" });
-    expect(state.requestedBits).to.deep.equal([5]);
+    expect(state.requestedBits).to.deep.equal([2, 5]);
     expect(state.hostKey).to.match(/^ssh-ed25519 /);
     const { stdout } = await execa("ss", ["-Hltn", `sport = :${state.sshPort}`]);
     expect(stdout.trim().split(/\s+/)[3]).to.equal(`127.0.0.1:${state.sshPort}`);
@@ -88,7 +109,7 @@ describe("live VMs: up, exec, balloon, qmp, features, profile, shell, down @inte
     expect(result.exitCode, result.stderr).to.equal(0);
     expect(result.stdout).to.match(
       new RegExp(
-        `^${name} +running +${state.qemu?.pid} +127\\.0\\.0\\.1:${state.sshPort} +tcg +1024M +5 `,
+        `^${name} +running +${state.qemu?.pid} +127\\.0\\.0\\.1:${state.sshPort} +tcg +1024M +2,5 `,
         "m",
       ),
     );
@@ -190,19 +211,19 @@ describe("live VMs: up, exec, balloon, qmp, features, profile, shell, down @inte
   it("features shows requested, offered and negotiated bits", async () => {
     const text = await runCli(["features", name], env);
     expect(text.exitCode, text.stderr).to.equal(0);
-    expect(text.stdout).to.contain("requested:   5\n");
-    expect(text.stdout).to.contain("offered:     1, 5   (device, QMP x-query-virtio-status)");
-    expect(text.stdout).to.contain("negotiated:  1, 5   (QMP; guest sysfs: 1, 5)");
+    expect(text.stdout).to.contain("requested:   2, 5\n");
+    expect(text.stdout).to.contain("offered:     1, 2, 5   (device, QMP x-query-virtio-status)");
+    expect(text.stdout).to.contain("negotiated:  1, 2, 5   (QMP; guest sysfs: 1, 2, 5)");
     expect(text.stdout).to.match(/^5 +VIRTIO_BALLOON_F_PAGE_REPORTING +yes +yes +yes$/m);
     const json = await runCli(["features", name, "--json"], env);
     const features = JSON.parse(json.stdout) as Record<string, unknown>;
     expect(features).to.include.keys("sysfsString");
     delete features["sysfsString"];
     expect(features).to.deep.equal({
-      requested: [5],
-      offered: [1, 5],
-      negotiatedQmp: [1, 5],
-      negotiatedSysfs: [1, 5],
+      requested: [2, 5],
+      offered: [1, 2, 5],
+      negotiatedQmp: [1, 2, 5],
+      negotiatedSysfs: [1, 2, 5],
     });
   });
 
@@ -420,6 +441,18 @@ describe("live VMs that died or will not quit @integration", function () {
   }
 
   it("refuses a VM name that is not a plain word", async () => {
+    await writeFile(
+      join(runtime, "plan.yaml"),
+      "configs:\n  - { name: reporting, bits: [5] }\n  - { name: oom-reporting, bits: [2, 5] }\n",
+    );
+    const ambiguous = await runCli(
+      ["up", "--name", "x2", "--plan", join(runtime, "plan.yaml")],
+      env,
+    );
+    expect([ambiguous.exitCode, ambiguous.stderr.trim()]).to.deep.equal([
+      2,
+      "balloon-bench: error: the plan has 2 configs; say which (fix: pass --config with one of: reporting, oom-reporting)",
+    ]);
     const result = await runCli(["up", "--name", "../x"], env);
     expect(result.exitCode).to.equal(2);
     expect(result.stderr).to.contain("'../x' is not a usable VM name");
