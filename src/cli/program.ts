@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { addMachineOptions, collect, explicitOptions } from "./machine-options.js";
 import type { CompareCliOptions } from "./compare-command.js";
 import { parsePropertyMapOverrides } from "../balloon/property-map.js";
 import { doctorExitCode, renderDoctor } from "../doctor/doctor-checks.js";
@@ -14,28 +15,9 @@ export interface CliIo {
   readonly setExitCode: (code: number) => void;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-/** Options the user typed (not defaults), by attribute name. */
-function explicitOptions(command: Command): string[] {
-  return command.options
-    .map((o) => o.attributeName())
-    .filter((name) => command.getOptionValueSource(name) === "cli");
-}
-
 /** The options run and calibrate share. */
 function addRunOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option(
-        "--kernel <NAME=PATH[,modules=DIR][,cmdline=ARGS]>",
-        "a kernel build to run (repeatable)",
-      )
-        .argParser(collect)
-        .default([] as string[], "Debian's stock kernel"),
-    )
+  return addMachineOptions(command, "a kernel build to run (repeatable)")
     .option("--size <MiB>", "alloc_once size in MiB", "256")
     .option("--iterations <N>", "counted iterations", "10")
     .option("--warmup <N>", "warm-up iterations (run, recorded, not counted)", "0")
@@ -49,8 +31,6 @@ function addRunOptions(command: Command): Command {
       "page-reporting",
     )
     .option("--guest-stats", "record guest memory statistics from the balloon after each iteration")
-    .option("--accel <kvm|tcg|auto>", "accelerator", "auto")
-    .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
     .option(
       "--out <dir>",
       "results directory (new, or an unfinished one of the same plan: resumed)",
@@ -59,15 +39,6 @@ function addRunOptions(command: Command): Command {
     .option("--skip-unsupported", "run the configs this QEMU can offer and list the others")
     .option("--shard <I/N>", "run slice I of N of the plan's cells (CI matrix)")
     .option("--events <list>", "perf events", DEFAULT_EVENTS.join(","))
-    .option("--features <bits>", "balloon feature bits to offer, by number or name (e.g. 5,6)", "5")
-    .addOption(
-      new Option("--map <bit=property>", "map a feature bit to a QEMU property (repeatable)")
-        .argParser(collect)
-        .default([] as string[]),
-    )
-    .option("--memory <MiB>", "guest memory", "2048")
-    .option("--vcpus <N>", "guest vCPUs", "2")
-    .option("--boot-timeout <s>", "seconds to wait for the guest's SSH", "120")
     .option(
       "--settle <ms>",
       "wait before each iteration when the kernel has no page_reporting flush parameter",

@@ -1,4 +1,5 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
+import { addMachineOptions, explicitOptions } from "./machine-options.js";
 import { DEFAULT_VM_NAME } from "../live/live-paths.js";
 import type { CliIo } from "./program.js";
 
@@ -6,10 +7,6 @@ import type { CliIo } from "./program.js";
 function rawArgsOf(command: Command): readonly string[] {
   const parsed = (command.parent as { rawArgs?: unknown } | null)?.rawArgs;
   return Array.isArray(parsed) ? (parsed as string[]) : process.argv;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export interface UpCliOptions {
@@ -40,28 +37,11 @@ export interface ProfileCliOptions {
  * profile, features. Each action imports its implementation lazily so `--help` stays fast.
  */
 export function addVmCommands(program: Command, io: CliIo): void {
-  program
-    .command("up")
+  addMachineOptions(program.command("up"), "the kernel build to boot (at most one)")
     .description(
       "boot a VM like `run` does and keep it running in the background for manual investigation",
     )
     .option("--name <NAME>", "name of the VM", DEFAULT_VM_NAME)
-    .addOption(
-      new Option("--kernel <NAME=PATH[,modules=DIR][,cmdline=ARGS]>", "the kernel build to boot")
-        .argParser(collect)
-        .default([] as string[], "Debian's stock kernel"),
-    )
-    .option("--features <bits>", "balloon feature bits to offer, by number or name (e.g. 5,6)", "5")
-    .addOption(
-      new Option("--map <bit=property>", "map a feature bit to a QEMU property (repeatable)")
-        .argParser(collect)
-        .default([] as string[]),
-    )
-    .option("--memory <MiB>", "guest memory", "2048")
-    .option("--vcpus <N>", "guest vCPUs", "2")
-    .option("--accel <kvm|tcg|auto>", "accelerator", "auto")
-    .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
-    .option("--boot-timeout <s>", "seconds to wait for the guest's SSH", "120")
     .option(
       "--plan <file>",
       "take the kernel and balloon config from a plan file, as `run` boots it",
@@ -70,10 +50,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
     .option("--plan-kernel <name>", "with --plan: which kernel (needed when it has several)")
     .action(async (options: UpCliOptions, command: Command) => {
       const { upCommand } = await import("./vm-command-actions.js");
-      const explicit = command.options
-        .map((o) => o.attributeName())
-        .filter((name) => command.getOptionValueSource(name) === "cli");
-      await upCommand(options, explicit, io);
+      await upCommand(options, explicitOptions(command), io);
     });
 
   program

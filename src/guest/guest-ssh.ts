@@ -167,66 +167,56 @@ export class GuestSsh implements AsyncDisposable {
   }
 
   /** Runs a fixed script of ours (never user text) through the guest's sh. */
-  execShell(script: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async execShell(script: string, options: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-    return new Promise((resolve, reject) => {
-      this.client.exec(script, (error, channel: ClientChannel) => {
-        if (error) {
-          reject(
-            new GuestConnectionError(`could not start a guest command: ${error.message}`, {
-              cause: error,
-            }),
-          );
-          return;
-        }
-        const stdout: Buffer[] = [];
-        const stderr: Buffer[] = [];
-        let exitCode: number | null = null;
-        let signal: string | undefined;
-        let exited = false;
-        const timer = setTimeout(() => {
-          channel.close();
-          reject(
-            new GuestConnectionError(
-              `guest command did not finish within ${timeoutMs} ms: ${script.slice(0, 120)}`,
-            ),
-          );
-        }, timeoutMs);
-        channel.on("data", (chunk: Buffer) => stdout.push(chunk));
-        channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-        channel.on("exit", (code: number | null, signalName?: string) => {
-          exited = true;
-          exitCode = code;
-          signal = signalName ?? undefined;
-        });
-        // 'close' comes after both streams end, so all output is in.
-        channel.on("close", () => {
-          clearTimeout(timer);
-          if (!exited) {
-            reject(
-              new GuestConnectionError(
-                `SSH connection lost while running: ${script.slice(0, 120)}`,
-              ),
-            );
-            return;
-          }
-          resolve({
-            exitCode,
-            signal,
-            stdout: Buffer.concat(stdout).toString("utf8"),
-            stderr: Buffer.concat(stderr).toString("utf8"),
-          });
-        });
-        if (options.stdin !== undefined) channel.end(options.stdin);
-        else channel.end();
-      });
+    const channel = await this.startExec(script);
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    channel.on("data", (chunk: Buffer) => stdout.push(chunk));
+    channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    const exited = this.waitForExit(channel, script);
+    // Closing the channel on timeout also settles `exited`; that loser must not go unhandled.
+    exited.catch(() => undefined);
+    if (options.stdin !== undefined) channel.end(options.stdin);
+    else channel.end();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        channel.close();
+        reject(
+          new GuestConnectionError(
+            `guest command did not finish within ${timeoutMs} ms: ${script.slice(0, 120)}`,
+          ),
+        );
+      }, timeoutMs);
     });
+    try {
+      // 'close' (which settles `exited`) comes after both streams end, so all output is in.
+      const exit = await Promise.race([exited, timedOut]);
+      return {
+        ...exit,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8"),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Runs argv (quoted for sh -c) with its output streamed as it comes; resolves with its exit. */
-  execStreaming(argv: readonly string[], options: StreamOptions): Promise<CommandExit> {
+  async execStreaming(argv: readonly string[], options: StreamOptions): Promise<CommandExit> {
     const script = shellCommand(argv);
-    return new Promise((resolve, reject) => {
+    const channel = await this.startExec(script);
+    const exited = this.waitForExit(channel, script);
+    channel.on("data", options.stdout);
+    channel.stderr.on("data", options.stderr);
+    if (options.stdin === undefined) channel.end();
+    else options.stdin.pipe(channel);
+    return exited;
+  }
+
+  private startExec(script: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) =>
       this.client.exec(script, (error, channel: ClientChannel) => {
         if (error) {
           reject(
@@ -234,15 +224,9 @@ export class GuestSsh implements AsyncDisposable {
               cause: error,
             }),
           );
-          return;
-        }
-        this.settleOnClose(channel, script, resolve, reject);
-        channel.on("data", options.stdout);
-        channel.stderr.on("data", options.stderr);
-        if (options.stdin === undefined) channel.end();
-        else options.stdin.pipe(channel);
-      });
-    });
+        } else resolve(channel);
+      }),
+    );
   }
 
   /** An interactive login shell on a pseudo-terminal in the guest (the caller wires the I/O). */

@@ -304,7 +304,9 @@ describe("live VMs: up, exec, balloon, qmp, features, profile, shell, down @inte
         (
           await tmux(socket, ["display-message", "-p", "-t", session, "#{pane_dead_status}"])
         ).stdout.trim();
-      expect(await eventually(async () => (await deadStatus()) !== "")).to.equal(true);
+      // The guest's sshd tears the session down before the exit status comes back: allow for a slow TCG guest.
+      const dead = await eventually(async () => (await deadStatus()) !== "", 30_000);
+      expect(dead, await screen()).to.equal(true);
       expect(await deadStatus()).to.equal("3");
     } finally {
       await tmux(socket, ["kill-server"]);
