@@ -2,7 +2,8 @@ import { UsageError } from "../errors.js";
 
 /** Memory the guest kernel and userspace need besides alloc_once's allocation. */
 export const GUEST_RESERVE_MIB = 384;
-const EVENT = /^[A-Za-z0-9_.:/=@-]+$/;
+/** A perf event name as `perf stat -e` takes it (no shell metacharacters). */
+export const EVENT = /^[A-Za-z0-9_.:/=@-]+$/;
 
 export function parsePositiveInt(value: string, flag: string, min = 1): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < min) {

@@ -4,7 +4,7 @@ import { runExperiment, type ExperimentResult } from "../bench/run-experiment.js
 import { plainReporter, ttyReporter, type RunReporter } from "../bench/run-reporter.js";
 import { BalloonBenchError, UsageError } from "../errors.js";
 import { parseKernelSpec } from "../kernel/kernel-spec.js";
-import type { Plan } from "../plan/plan.js";
+import { defaultConfigName, type Plan } from "../plan/plan.js";
 import {
   PlanFieldError,
   formatPath,
@@ -137,7 +137,7 @@ export function planFromFlags(options: RunCliOptions): Plan {
     // The one config is named after its bits, as before plans existed.
     const [config] = plan.configs;
     if (config === undefined) return plan;
-    const name = config.bits.length === 0 ? "no-features" : `bits-${config.bits.join("-")}`;
+    const name = defaultConfigName(config.bits);
     return { ...plan, configs: [{ ...config, name }] };
   } catch (error) {
     if (!(error instanceof PlanFieldError)) throw error;

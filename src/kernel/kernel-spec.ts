@@ -10,7 +10,8 @@ export interface KernelSpec {
   readonly cmdline: readonly string[];
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A label for kernels, configs and workloads: safe in folder names. */
+export const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const FORM =
   "write --kernel NAME=PATH[,modules=DIR][,cmdline=ARGS] (cmdline last: it may contain commas)";
 
@@ -22,7 +23,7 @@ export function parseKernelSpec(value: string): KernelSpec {
   const eq = value.indexOf("=");
   if (eq <= 0) throw new UsageError(`malformed --kernel '${value}'`, { hint: FORM });
   const name = value.slice(0, eq);
-  if (!NAME.test(name)) {
+  if (!LABEL.test(name)) {
     throw new UsageError(`kernel name '${name}' is not usable as a label`, {
       hint: "use letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit",
     });

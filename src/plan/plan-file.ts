@@ -5,7 +5,8 @@ import { z } from "zod";
 import { checkFeatureDependencies, resolveFeatureName } from "../balloon/feature-bits.js";
 import { DEFAULT_PROPERTY_MAP, parsePropertyMapOverrides } from "../balloon/property-map.js";
 import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../bench/guest-protocol.js";
-import { GUEST_RESERVE_MIB } from "../bench/run-options.js";
+import { EVENT, GUEST_RESERVE_MIB } from "../bench/run-options.js";
+import { LABEL } from "../kernel/kernel-spec.js";
 import { BalloonBenchError, UsageError } from "../errors.js";
 import {
   defaultConfigName,
@@ -31,8 +32,6 @@ export const DEFAULT_VMSTAT = [
 export const DEFAULT_ROUNDS_MAX = 5;
 const DEFAULT_INFLATE_TIMEOUT_S = 120;
 
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const EVENT = /^[A-Za-z0-9_.:/=@-]+$/;
 const label = z.string().regex(LABEL, "use letters, digits, '.', '_' and '-' (at most 64)");
 const count = (min: number) => z.int().min(min);
 const propertyMap = z.record(z.string().regex(/^\d+$/, "keys are bit numbers"), z.string());
