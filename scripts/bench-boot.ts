@@ -4,16 +4,16 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_SETTLE_MS } from "../src/bench/guest-protocol.js";
-import { runExperiment } from "../src/bench/run-experiment.js";
-import { planFromFile } from "../src/plan/plan-file.js";
-import { ResultsDir } from "../src/results/results-dir.js";
-import type { Sample } from "../src/results/sample.js";
-import { bootGuest } from "../src/guest/guest-vm.js";
-import { ensureGuestImage } from "../src/image/guest-image.js";
-import { fetchDebianKernel, resolveDebianKernel } from "../src/kernel/debian-kernel.js";
-import { prepareKernel } from "../src/kernel/prepared-kernel.js";
-import { chooseAccelerator, readHostAccelFacts } from "../src/qemu/accelerator.js";
+import { DEFAULT_SETTLE_MS } from "../src/core/protocol/guest-protocol.js";
+import { runExperiment } from "../src/experiment/run-experiment.js";
+import { planFromFile } from "../src/core/plan/plan-file.js";
+import { ResultsDir } from "../src/experiment/results-dir.js";
+import type { Sample } from "../src/core/results-format/sample.js";
+import { bootGuest } from "../src/machine/guest/guest-vm.js";
+import { ensureGuestImage } from "../src/machine/image/guest-image.js";
+import { fetchDebianKernel, resolveDebianKernel } from "../src/machine/kernel/debian-kernel.js";
+import { prepareKernel } from "../src/machine/kernel/prepared-kernel.js";
+import { chooseAccelerator, readHostAccelFacts } from "../src/core/qemu/accelerator.js";
 import { cacheDir } from "../src/util/paths.js";
 
 const boots = Number(process.env["BOOTS"] ?? 5);

@@ -38,8 +38,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
-import { UsageError } from "../src/errors.js";
-import { parsePlanText } from "../src/plan/plan-file.js";
+import { UsageError } from "../src/core/errors.js";
+import { parsePlanText } from "../src/core/plan/plan-file.js";
 
 export type KernelSpec = {
   name: string;

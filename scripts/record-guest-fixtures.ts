@@ -2,12 +2,12 @@
 //   node --import tsx scripts/record-guest-fixtures.ts
 import { writeFile } from "node:fs/promises";
 import { execa } from "execa";
-import { GUEST_FACTS_SCRIPT } from "../src/bench/guest-protocol.js";
-import { bootGuest } from "../src/guest/guest-vm.js";
-import { ensureGuestImage } from "../src/image/guest-image.js";
-import { fetchDebianKernel, resolveDebianKernel } from "../src/kernel/debian-kernel.js";
-import { prepareKernel } from "../src/kernel/prepared-kernel.js";
-import { chooseAccelerator, readHostAccelFacts } from "../src/qemu/accelerator.js";
+import { GUEST_FACTS_SCRIPT } from "../src/core/protocol/guest-protocol.js";
+import { bootGuest } from "../src/machine/guest/guest-vm.js";
+import { ensureGuestImage } from "../src/machine/image/guest-image.js";
+import { fetchDebianKernel, resolveDebianKernel } from "../src/machine/kernel/debian-kernel.js";
+import { prepareKernel } from "../src/machine/kernel/prepared-kernel.js";
+import { chooseAccelerator, readHostAccelFacts } from "../src/core/qemu/accelerator.js";
 import { cacheDir } from "../src/util/paths.js";
 import { makePrivateTempDir, removeDir } from "../src/util/private-dir.js";
 

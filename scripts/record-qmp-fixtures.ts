@@ -1,9 +1,9 @@
 // Records real QMP replies from this machine's QEMU as test fixtures (re-run after a QEMU upgrade):
 //   node --import tsx scripts/record-qmp-fixtures.ts
 import { writeFile } from "node:fs/promises";
-import { launchVm } from "../src/qemu/qemu-vm.js";
-import { BALLOON_VIRTIO_PATH } from "../src/probe/probe.js";
-import { readQemuBinaryInfo, resolveQemuBinary } from "../src/qemu/qemu-binary.js";
+import { launchVm } from "../src/machine/qemu/qemu-vm.js";
+import { BALLOON_VIRTIO_PATH } from "../src/machine/probe.js";
+import { readQemuBinaryInfo, resolveQemuBinary } from "../src/machine/qemu/qemu-binary.js";
 
 const out = new URL("../test/fixtures/qmp/", import.meta.url);
 const qemuPath = await resolveQemuBinary(undefined);

@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { UsageError } from "../errors.js";
-import { runExperiment } from "../bench/run-experiment.js";
-import { loadCells } from "../compare/load-cells.js";
+import { UsageError } from "../core/errors.js";
+import { runExperiment } from "../experiment/run-experiment.js";
+import { loadCells } from "../experiment/load-cells.js";
 import {
   CALIBRATION_FILE,
   calibrationFromCells,
   renderCalibration,
-} from "../compare/calibration.js";
+} from "../core/compare/calibration.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import type { CliIo, RunCliOptions } from "./program.js";
 import { assertNoFailedCells, makeReporter, resolveRun } from "./run-command.js";

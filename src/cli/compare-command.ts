@@ -1,18 +1,18 @@
 import { appendFile, writeFile } from "node:fs/promises";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../core/errors.js";
 import {
   applyGates,
   buildComparison,
   parseBaselineSelector,
   parseExpectImprovement,
   type Direction,
-} from "../compare/compare-model.js";
-import { loadCells, withVmstatMetrics } from "../compare/load-cells.js";
-import { readCalibration } from "../compare/calibration.js";
-import { renderHtml } from "../compare/render-html.js";
-import { renderJson } from "../compare/render-json.js";
-import { renderJunit } from "../compare/render-junit.js";
-import { renderMarkdown, renderText } from "../compare/render-table.js";
+} from "../core/compare/compare-model.js";
+import { loadCells, withVmstatMetrics } from "../experiment/load-cells.js";
+import { readCalibration } from "../core/compare/calibration.js";
+import { renderHtml } from "../core/compare/render-html.js";
+import { renderJson } from "../core/compare/render-json.js";
+import { renderJunit } from "../core/compare/render-junit.js";
+import { renderMarkdown, renderText } from "../core/compare/render-table.js";
 import { EXIT_FAILURE } from "./exit-codes.js";
 import type { CliIo } from "./program.js";
 

@@ -1,4 +1,4 @@
-import { BalloonBenchError, UsageError } from "../errors.js";
+import { BalloonBenchError, UsageError } from "../core/errors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;

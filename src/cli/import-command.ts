@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { UsageError } from "../errors.js";
-import { PerfCsvParseError, parsePerfStatCsv } from "../perf/perf-csv.js";
-import { ResultsDir, cellId } from "../results/results-dir.js";
-import { countersFromPerfRun, type Sample } from "../results/sample.js";
+import { UsageError } from "../core/errors.js";
+import { PerfCsvParseError, parsePerfStatCsv } from "../core/perf/perf-csv.js";
+import { ResultsDir, cellId } from "../experiment/results-dir.js";
+import { countersFromPerfRun, type Sample } from "../core/results-format/sample.js";
 import { TOOL_VERSION } from "../version.js";
 import type { CliIo, ImportCliOptions } from "./program.js";
 import { stat } from "node:fs/promises";

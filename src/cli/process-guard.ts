@@ -1,4 +1,4 @@
-import { liveVmCount, stopAllVms } from "../qemu/vm-registry.js";
+import { liveVmCount, stopAllVms } from "../machine/qemu/vm-registry.js";
 import { requestShutdown } from "../util/shutdown.js";
 import { EXIT_FAILURE, EXIT_SIGINT, EXIT_SIGTERM, formatError } from "./exit-codes.js";
 

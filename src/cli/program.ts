@@ -1,11 +1,11 @@
 import { Command, Option } from "commander";
 import { addMachineOptions, collect, explicitOptions } from "./machine-options.js";
 import type { CompareCliOptions } from "./compare-command.js";
-import { parsePropertyMapOverrides } from "../balloon/property-map.js";
-import { doctorExitCode, renderDoctor } from "../doctor/doctor-checks.js";
-import { renderProbeTable } from "../probe/probe-report.js";
+import { parsePropertyMapOverrides } from "../core/balloon/property-map.js";
+import { doctorExitCode, renderDoctor } from "../core/doctor/doctor-checks.js";
+import { renderProbeTable } from "../core/probe/probe-report.js";
 import { TOOL_VERSION } from "../version.js";
-import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../bench/guest-protocol.js";
+import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../core/protocol/guest-protocol.js";
 import { addVmCommands } from "./vm-commands.js";
 
 export interface CliIo {
@@ -75,7 +75,7 @@ export function buildProgram(io: CliIo): Command {
     )
     .action(async (options: { qemu?: string; json?: boolean; map: string[] }) => {
       const propertyMap = parsePropertyMapOverrides(options.map);
-      const { probeQemu } = await import("../probe/probe.js");
+      const { probeQemu } = await import("../machine/probe.js");
       const report = await probeQemu({ qemu: options.qemu, propertyMap });
       io.stdout(
         options.json === true
@@ -90,7 +90,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
     .option("--json", "print the checks as JSON")
     .action(async (options: { qemu?: string; json?: boolean }) => {
-      const { runDoctor } = await import("../doctor/doctor.js");
+      const { runDoctor } = await import("../machine/doctor.js");
       const checks = await runDoctor({ qemu: options.qemu });
       io.stdout(
         options.json === true
@@ -130,7 +130,7 @@ export function buildProgram(io: CliIo): Command {
     .description("build the guest image now (runs build it when missing)")
     .option("--force", "rebuild even when the cached image matches the recipe")
     .action(async (options: { force?: boolean }) => {
-      const { ensureGuestImage } = await import("../image/guest-image.js");
+      const { ensureGuestImage } = await import("../machine/image/guest-image.js");
       const { cacheDir } = await import("../util/paths.js");
       const built = await ensureGuestImage(cacheDir(), {
         force: options.force === true,
@@ -206,7 +206,7 @@ export function buildProgram(io: CliIo): Command {
     .description("combine the shard directories of one plan (run --shard I/N) into one")
     .requiredOption("--out <dir>", "the merged results directory (new)")
     .action(async (dirs: string[], options: { out: string }) => {
-      const { mergeShardDirs } = await import("../results/merge.js");
+      const { mergeShardDirs } = await import("../experiment/merge.js");
       const merged = await mergeShardDirs(dirs, options.out);
       io.stdout(`merged ${dirs.length} shards, ${merged.cells} cells: ${options.out}\n`);
       if (merged.incomplete.length > 0) {

@@ -1,20 +1,20 @@
 import { join } from "node:path";
-import { parseEvents, parsePositiveInt } from "../bench/run-options.js";
-import { runExperiment, type ExperimentResult } from "../bench/run-experiment.js";
-import { plainReporter, ttyReporter, type RunReporter } from "../bench/run-reporter.js";
-import { BalloonBenchError, UsageError } from "../errors.js";
-import { parseKernelSpec } from "../kernel/kernel-spec.js";
-import { defaultConfigName, type Plan } from "../plan/plan.js";
+import { parseEvents, parsePositiveInt } from "../core/plan/input-checks.js";
+import { runExperiment, type ExperimentResult } from "../experiment/run-experiment.js";
+import { plainReporter, ttyReporter, type RunReporter } from "../experiment/run-reporter.js";
+import { BalloonBenchError, UsageError } from "../core/errors.js";
+import { parseKernelSpec } from "../core/plan/kernel-spec.js";
+import { defaultConfigName, type Plan } from "../core/plan/plan.js";
 import {
   PlanFieldError,
   formatPath,
   loadPlanFile,
   planFromFile,
   type PlanFile,
-} from "../plan/plan-file.js";
-import { parseShard } from "../plan/shard.js";
-import { ResultsDir } from "../results/results-dir.js";
-import { renderSummary, summarizeSamples } from "../results/summary.js";
+} from "../core/plan/plan-file.js";
+import { parseShard } from "../core/plan/shard.js";
+import { ResultsDir } from "../experiment/results-dir.js";
+import { renderSummary, summarizeSamples } from "../core/results-format/summary.js";
 import { setInterruptNote } from "./process-guard.js";
 import type { CliIo, RunCliOptions } from "./program.js";
 

@@ -9,12 +9,12 @@ import {
   readRssBytes,
   setGuestStatsPolling,
   waitForGuestMemoryStats,
-} from "../balloon/balloon-control.js";
-import { parseFeatureList } from "../balloon/feature-bits.js";
-import { parsePropertyMapOverrides } from "../balloon/property-map.js";
-import { GUEST_RESERVE_MIB, parsePositiveInt } from "../bench/run-options.js";
-import { UsageError } from "../errors.js";
-import type { CommandExit } from "../guest/guest-ssh.js";
+} from "../machine/balloon/balloon-control.js";
+import { parseFeatureList } from "../core/balloon/feature-bits.js";
+import { parsePropertyMapOverrides } from "../core/balloon/property-map.js";
+import { GUEST_RESERVE_MIB, parsePositiveInt } from "../core/plan/input-checks.js";
+import { UsageError } from "../core/errors.js";
+import type { CommandExit } from "../machine/guest/guest-ssh.js";
 import { profileAllocOnce } from "../live/guest-profile.js";
 import { runInteractiveShell } from "../live/interactive-shell.js";
 import {
@@ -26,17 +26,17 @@ import {
   type LiveVm,
 } from "../live/live-vm.js";
 import { readLiveFeatures, renderLiveFeatures } from "../live/vm-features.js";
-import { parseKernelSpec } from "../kernel/kernel-spec.js";
+import { parseKernelSpec } from "../core/plan/kernel-spec.js";
 import { DEFAULT_VM_NAME, parseVmName } from "../live/live-paths.js";
 import { downVm } from "../live/vm-down.js";
 import { listLiveVms, renderVmList } from "../live/vm-list.js";
 import { upVm, type UpOptions } from "../live/vm-up.js";
-import { loadPlanFile } from "../plan/plan-file.js";
-import { parseAcceleratorRequest } from "../qemu/accelerator.js";
-import type { QmpClient } from "../qmp/qmp-client.js";
-import { QmpDisconnectedError } from "../qmp/qmp-errors.js";
+import { loadPlanFile } from "../core/plan/plan-file.js";
+import { parseAcceleratorRequest } from "../core/qemu/accelerator.js";
+import type { QmpClient } from "../machine/qmp/qmp-client.js";
+import { QmpDisconnectedError } from "../machine/qmp/qmp-errors.js";
 import { cacheDir } from "../util/paths.js";
-import { buildAllocOnce } from "../workload/alloc-once.js";
+import { buildAllocOnce } from "../machine/workload/alloc-once.js";
 import type { CliIo } from "./program.js";
 import type { ProfileCliOptions, UpCliOptions } from "./vm-commands.js";
 

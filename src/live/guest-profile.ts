@@ -6,12 +6,12 @@ import {
   GUEST_WORK_DIR,
   hugetlbOvercommitPages,
   setHugetlbOvercommitArgv,
-} from "../bench/guest-protocol.js";
-import { UsageError } from "../errors.js";
-import { GuestCommandError } from "../guest/guest-errors.js";
-import type { GuestSsh } from "../guest/guest-ssh.js";
+} from "../core/protocol/guest-protocol.js";
+import { UsageError } from "../core/errors.js";
+import { GuestCommandError } from "../machine/guest/guest-errors.js";
+import type { GuestSsh } from "../machine/guest/guest-ssh.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
-import type { AllocOnceBinary } from "../workload/alloc-once.js";
+import type { AllocOnceBinary } from "../machine/workload/alloc-once.js";
 
 export interface ProfileRequest {
   readonly sizeMiB: number;

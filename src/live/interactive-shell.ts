@@ -1,4 +1,4 @@
-import type { CommandExit, GuestSsh } from "../guest/guest-ssh.js";
+import type { CommandExit, GuestSsh } from "../machine/guest/guest-ssh.js";
 
 export interface Terminal {
   readonly stdin: NodeJS.ReadStream;

@@ -1,4 +1,4 @@
-import { BalloonBenchError, UsageError } from "../errors.js";
+import { BalloonBenchError, UsageError } from "../core/errors.js";
 
 /** The VM's QEMU is gone (or its pid now belongs to another process); its state was removed. */
 export class VmNotRunningError extends BalloonBenchError {

@@ -1,6 +1,6 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../core/errors.js";
 import { ensurePrivateDir } from "../util/private-dir.js";
 
 /** The VM name used when a command is given none. */

@@ -1,7 +1,7 @@
 import { access, readFile } from "node:fs/promises";
-import { GuestSsh } from "../guest/guest-ssh.js";
-import { parseOpenSshPublicKey } from "../guest/host-key.js";
-import { QmpClient } from "../qmp/qmp-client.js";
+import { GuestSsh } from "../machine/guest/guest-ssh.js";
+import { parseOpenSshPublicKey } from "../core/protocol/host-key.js";
+import { QmpClient } from "../machine/qmp/qmp-client.js";
 import { removeDir } from "../util/private-dir.js";
 import { NoSuchVmError, VmNotReadyError, VmNotRunningError } from "./live-errors.js";
 import { vmStateDir } from "./live-paths.js";

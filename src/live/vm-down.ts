@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { QmpClient } from "../qmp/qmp-client.js";
+import { QmpClient } from "../machine/qmp/qmp-client.js";
 import {
   signalProcess,
   stopInSteps,
   type StopMethod,
   type StopOptions,
   type StopTarget,
-} from "../qemu/stop-in-steps.js";
+} from "../machine/qemu/stop-in-steps.js";
 import { removeDir } from "../util/private-dir.js";
 import { isVmAlive } from "./live-vm.js";
 import { vmStateDir } from "./live-paths.js";

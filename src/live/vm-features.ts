@@ -1,8 +1,8 @@
-import { decodeSysfsFeatureString, decodeVirtioStatus } from "../balloon/device-features.js";
-import { BALLOON_FEATURE_BITS, specName } from "../balloon/feature-bits.js";
-import type { GuestSsh } from "../guest/guest-ssh.js";
-import { BALLOON_VIRTIO_PATH } from "../probe/probe.js";
-import type { QmpClient } from "../qmp/qmp-client.js";
+import { decodeSysfsFeatureString, decodeVirtioStatus } from "../core/balloon/device-features.js";
+import { BALLOON_FEATURE_BITS, specName } from "../core/balloon/feature-bits.js";
+import type { GuestSsh } from "../machine/guest/guest-ssh.js";
+import { BALLOON_VIRTIO_PATH } from "../machine/probe.js";
+import type { QmpClient } from "../machine/qmp/qmp-client.js";
 
 export interface LiveFeatures {
   /** Bits asked for with `up --features`. */

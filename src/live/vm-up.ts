@@ -1,23 +1,23 @@
 import { mkdtemp, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { balloonDeviceForFeatures } from "../balloon/balloon-device.js";
-import { resolveKernelSpecs } from "../kernel/kernel-source.js";
+import { balloonDeviceForFeatures } from "../core/balloon/balloon-device.js";
+import { resolveKernelSpecs } from "../machine/kernel/kernel-source.js";
 
 type Progress = (line: string) => void;
-import { UsageError } from "../errors.js";
-import { bootGuest } from "../guest/guest-vm.js";
-import { ensureGuestImage } from "../image/guest-image.js";
-import type { KernelSpec } from "../kernel/kernel-spec.js";
-import { readKernelImageHeader } from "../kernel/kernel-image.js";
-import { prepareKernel } from "../kernel/prepared-kernel.js";
+import { UsageError } from "../core/errors.js";
+import { bootGuest } from "../machine/guest/guest-vm.js";
+import { ensureGuestImage } from "../machine/image/guest-image.js";
+import type { KernelSpec } from "../core/plan/kernel-spec.js";
+import { readKernelImageHeader } from "../machine/kernel/kernel-image.js";
+import { prepareKernel } from "../machine/kernel/prepared-kernel.js";
 import {
   chooseAccelerator,
   readHostAccelFacts,
   type AcceleratorChoice,
   type AcceleratorRequest,
-} from "../qemu/accelerator.js";
-import { qemuOptValue } from "../qemu/qemu-argv.js";
-import { readDeviceProperties, resolveQemuBinary } from "../qemu/qemu-binary.js";
+} from "../core/qemu/accelerator.js";
+import { qemuOptValue } from "../core/qemu/qemu-argv.js";
+import { readDeviceProperties, resolveQemuBinary } from "../machine/qemu/qemu-binary.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { cacheDir } from "../util/paths.js";
 import { removeDir } from "../util/private-dir.js";

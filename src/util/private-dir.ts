@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EnvironmentError } from "../errors.js";
+import { EnvironmentError } from "../core/errors.js";
 
 const PRIVATE_MODE = 0o700;
 

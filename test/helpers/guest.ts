@@ -1,6 +1,6 @@
-import { ensureGuestImage, type GuestImage } from "../../src/image/guest-image.js";
-import { fetchDebianKernel, resolveDebianKernel } from "../../src/kernel/debian-kernel.js";
-import { prepareKernel, type PreparedKernel } from "../../src/kernel/prepared-kernel.js";
+import { ensureGuestImage, type GuestImage } from "../../src/machine/image/guest-image.js";
+import { fetchDebianKernel, resolveDebianKernel } from "../../src/machine/kernel/debian-kernel.js";
+import { prepareKernel, type PreparedKernel } from "../../src/machine/kernel/prepared-kernel.js";
 import { cacheDir } from "../../src/util/paths.js";
 
 /** The image and Debian's stock kernel, built or fetched into the user cache once per machine. */

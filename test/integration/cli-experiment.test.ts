@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { execa } from "execa";
-import { parsePlanText } from "../../src/plan/plan-file.js";
-import { planCells } from "../../src/plan/plan.js";
-import { buildSchedule } from "../../src/plan/schedule.js";
-import type { Sample } from "../../src/results/sample.js";
+import { parsePlanText } from "../../src/core/plan/plan-file.js";
+import { planCells } from "../../src/core/plan/plan.js";
+import { buildSchedule } from "../../src/core/plan/schedule.js";
+import type { Sample } from "../../src/core/results-format/sample.js";
 import { runCli } from "../helpers/cli.js";
 import { qemuPidsWithMarker } from "../helpers/processes.js";
 

@@ -10,15 +10,15 @@ import {
   readRssBytes,
   setGuestStatsPolling,
   waitForGuestMemoryStats,
-} from "../../src/balloon/balloon-control.js";
-import { decodeSysfsFeatureString } from "../../src/balloon/device-features.js";
-import { GuestCommandError, HostKeyMismatchError } from "../../src/guest/guest-errors.js";
-import { GuestSsh } from "../../src/guest/guest-ssh.js";
-import { bootGuest, type GuestVm } from "../../src/guest/guest-vm.js";
-import { parseOpenSshPublicKey } from "../../src/guest/host-key.js";
-import type { GuestImage } from "../../src/image/guest-image.js";
-import type { PreparedKernel } from "../../src/kernel/prepared-kernel.js";
-import { chooseAccelerator, readHostAccelFacts } from "../../src/qemu/accelerator.js";
+} from "../../src/machine/balloon/balloon-control.js";
+import { decodeSysfsFeatureString } from "../../src/core/balloon/device-features.js";
+import { GuestCommandError, HostKeyMismatchError } from "../../src/machine/guest/guest-errors.js";
+import { GuestSsh } from "../../src/machine/guest/guest-ssh.js";
+import { bootGuest, type GuestVm } from "../../src/machine/guest/guest-vm.js";
+import { parseOpenSshPublicKey } from "../../src/core/protocol/host-key.js";
+import type { GuestImage } from "../../src/machine/image/guest-image.js";
+import type { PreparedKernel } from "../../src/machine/kernel/prepared-kernel.js";
+import { chooseAccelerator, readHostAccelFacts } from "../../src/core/qemu/accelerator.js";
 import { makePrivateTempDir, removeDir } from "../../src/util/private-dir.js";
 import { stockGuestParts } from "../helpers/guest.js";
 

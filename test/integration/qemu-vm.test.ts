@@ -3,9 +3,9 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { execa } from "execa";
-import { VmLaunchError } from "../../src/errors.js";
-import { launchVm, type RunningVm } from "../../src/qemu/qemu-vm.js";
-import { liveVmCount } from "../../src/qemu/vm-registry.js";
+import { VmLaunchError } from "../../src/core/errors.js";
+import { launchVm, type RunningVm } from "../../src/machine/qemu/qemu-vm.js";
+import { liveVmCount } from "../../src/machine/qemu/vm-registry.js";
 import { eventually, isAlive, qemuPidsWithMarker } from "../helpers/processes.js";
 
 const fakeQemu = fileURLToPath(new URL("../fixtures/fake-qemu.mjs", import.meta.url));

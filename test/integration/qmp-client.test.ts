@@ -5,14 +5,14 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa, type ResultPromise } from "execa";
-import { QmpClient } from "../../src/qmp/qmp-client.js";
+import { QmpClient } from "../../src/machine/qmp/qmp-client.js";
 import {
   QmpCommandError,
   QmpConnectError,
   QmpDisconnectedError,
   QmpProtocolError,
   QmpTimeoutError,
-} from "../../src/qmp/qmp-errors.js";
+} from "../../src/machine/qmp/qmp-errors.js";
 import { startBareQemu } from "../helpers/processes.js";
 
 const fakePeer = fileURLToPath(new URL("../fixtures/fake-qmp-peer.mjs", import.meta.url));
