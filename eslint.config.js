@@ -3,6 +3,7 @@ import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 import globals from "globals";
+import { layers } from "./eslint.layers.js";
 
 export default defineConfig(
   { ignores: ["dist/**", "node_modules/**"] },
@@ -10,7 +11,7 @@ export default defineConfig(
   tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] } },
+      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js", "eslint.layers.js"] } },
       globals: globals.node,
     },
     rules: {
@@ -18,6 +19,7 @@ export default defineConfig(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
     },
   },
+  ...layers,
   {
     // Plain-JS fixtures and reporters: tiny real programs, not part of the typed project.
     files: ["**/*.mjs", "**/*.cjs"],

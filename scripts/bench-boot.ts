@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_SETTLE_MS } from "../src/core/protocol/guest-protocol.js";
+import { DEFAULT_SETTLE_MS } from "../src/core/plan/plan-defaults.js";
 import { runExperiment } from "../src/experiment/run-experiment.js";
 import { planFromFile } from "../src/core/plan/plan-file.js";
 import { ResultsDir } from "../src/experiment/results-dir.js";
@@ -13,7 +13,8 @@ import { bootGuest } from "../src/machine/guest/guest-vm.js";
 import { ensureGuestImage } from "../src/machine/image/guest-image.js";
 import { fetchDebianKernel, resolveDebianKernel } from "../src/machine/kernel/debian-kernel.js";
 import { prepareKernel } from "../src/machine/kernel/prepared-kernel.js";
-import { chooseAccelerator, readHostAccelFacts } from "../src/core/qemu/accelerator.js";
+import { chooseAccelerator } from "../src/core/qemu/accelerator.js";
+import { readHostAccelFacts } from "../src/machine/qemu/host-accel-facts.js";
 import { cacheDir } from "../src/util/paths.js";
 
 const boots = Number(process.env["BOOTS"] ?? 5);
@@ -84,8 +85,8 @@ const result = await runExperiment(
   },
 );
 const results = await ResultsDir.open(result.resultsDir);
-const manifest = await results.readManifest<{ boots: { bootToSshMs: number }[] }>();
-const bootToSshMs = manifest.boots[0]?.bootToSshMs ?? 0;
+const manifest = await results.readManifest();
+const bootToSshMs = manifest.kind === "run" ? (manifest.boots[0]?.bootToSshMs ?? 0) : 0;
 const samples = (await results.readSamples(result.cells[0]?.id ?? "")).filter((s) => !s.warmup);
 const settled = samples[0]?.settle.method === "sleep";
 const sum = (f: (s: Sample) => number): number => samples.reduce((a, s) => a + f(s), 0);

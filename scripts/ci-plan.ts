@@ -38,10 +38,13 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
-import { UsageError } from "../src/core/errors.js";
-import { parsePlanText } from "../src/core/plan/plan-file.js";
 
-export type KernelSpec = {
+import { UsageError } from "../src/core/errors.js";
+import { parseKernelSpec } from "../src/core/plan/kernel-spec.js";
+import { parsePlanText } from "../src/core/plan/plan-text.js";
+
+/** A kernel input of the CI workflows: the `run --kernel` syntax with CI-only sources. */
+export type CiKernel = {
   name: string;
   source:
     | { kind: "debian"; flavour: string }
@@ -52,31 +55,25 @@ export type KernelSpec = {
   cmdline?: string;
 };
 
-export class PlanInputError extends Error {}
+/** Bad input to the script: exit 2 with one line, like the tool's own usage errors. */
+export class PlanInputError extends UsageError {}
 
-const NAME = /^[a-z0-9][a-z0-9._-]*$/;
-
-/** Parses `NAME=SPEC` as described in the header. Pure. */
-export function parseKernelArg(arg: string): KernelSpec {
-  const eq = arg.indexOf("=");
-  const name = eq < 0 ? "" : arg.slice(0, eq);
-  if (!NAME.test(name)) {
-    throw new PlanInputError(`kernel '${arg}': expected NAME=SPEC with NAME like 'baseline'`);
+/**
+ * Parses `NAME=SPEC` as described in the header: NAME, modules= and cmdline= exactly as
+ * `run --kernel` reads them (one parser), then the SPEC forms only CI knows. Pure.
+ */
+export function parseKernelArg(arg: string): CiKernel {
+  let parsed;
+  try {
+    parsed = parseKernelSpec(arg);
+  } catch (error) {
+    if (error instanceof UsageError) throw new PlanInputError(`kernel '${arg}': ${error.message}`);
+    throw error;
   }
-  let rest = arg.slice(eq + 1);
-  const spec: Partial<KernelSpec> = { name };
-  const cmdlineAt = rest.indexOf(",cmdline=");
-  if (cmdlineAt >= 0) {
-    spec.cmdline = rest.slice(cmdlineAt + ",cmdline=".length);
-    rest = rest.slice(0, cmdlineAt);
-  }
-  const modulesAt = rest.indexOf(",modules=");
-  if (modulesAt >= 0) {
-    spec.modules = rest.slice(modulesAt + ",modules=".length);
-    rest = rest.slice(0, modulesAt);
-    if (spec.modules === "") throw new PlanInputError(`kernel '${name}': empty modules=`);
-  }
-  if (rest === "") throw new PlanInputError(`kernel '${name}': no kernel given`);
+  const { name, kernelPath: rest } = parsed;
+  const spec: Partial<CiKernel> = { name };
+  if (parsed.cmdline.length > 0) spec.cmdline = parsed.cmdline.join(" ");
+  if (parsed.modulesDir !== undefined) spec.modules = parsed.modulesDir;
   if (rest.startsWith("debian:")) {
     const flavour = rest.slice("debian:".length);
     if (!/^[a-z0-9][a-z0-9-]*$/.test(flavour)) {
@@ -96,7 +93,7 @@ export function parseKernelArg(arg: string): KernelSpec {
   } else {
     spec.source = { kind: "path", path: rest };
   }
-  return spec as KernelSpec;
+  return spec as CiKernel;
 }
 
 /** Parses `NAME=BITS` (bits comma-separated numbers, e.g. `init-reported=5,6`). Pure. */
@@ -186,7 +183,7 @@ function kernelImageIn(dir: string): string {
 
 /** Stages one kernel into DIR/kernels/NAME and returns its plan entry. */
 function stageKernel(
-  spec: KernelSpec,
+  spec: CiKernel,
   dir: string,
   artifacts: string,
 ): PlanOverrides["kernels"][number] {

@@ -7,7 +7,8 @@ import { bootGuest } from "../src/machine/guest/guest-vm.js";
 import { ensureGuestImage } from "../src/machine/image/guest-image.js";
 import { fetchDebianKernel, resolveDebianKernel } from "../src/machine/kernel/debian-kernel.js";
 import { prepareKernel } from "../src/machine/kernel/prepared-kernel.js";
-import { chooseAccelerator, readHostAccelFacts } from "../src/core/qemu/accelerator.js";
+import { chooseAccelerator } from "../src/core/qemu/accelerator.js";
+import { readHostAccelFacts } from "../src/machine/qemu/host-accel-facts.js";
 import { cacheDir } from "../src/util/paths.js";
 import { makePrivateTempDir, removeDir } from "../src/util/private-dir.js";
 

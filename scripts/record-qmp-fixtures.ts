@@ -2,7 +2,7 @@
 //   node --import tsx scripts/record-qmp-fixtures.ts
 import { writeFile } from "node:fs/promises";
 import { launchVm } from "../src/machine/qemu/qemu-vm.js";
-import { BALLOON_VIRTIO_PATH } from "../src/machine/probe.js";
+import { BALLOON_VIRTIO_PATH } from "../src/core/balloon/balloon-device.js";
 import { readQemuBinaryInfo, resolveQemuBinary } from "../src/machine/qemu/qemu-binary.js";
 
 const out = new URL("../test/fixtures/qmp/", import.meta.url);

@@ -1,6 +1,6 @@
+import { constants } from "node:os";
 import { BalloonBenchError, UsageError } from "../core/errors.js";
 
-export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_SIGINT = 130;
@@ -31,4 +31,14 @@ export function formatErrorDetails(error: unknown): string | undefined {
 
 export function exitCodeFor(error: unknown): number {
   return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+/** The shell's convention for a command's status: its exit code, or 128 + the signal number. */
+export function exitCodeOf(exit: { exitCode: number | null; signal: string | undefined }): number {
+  if (exit.exitCode !== null) return exit.exitCode;
+  const number =
+    exit.signal === undefined
+      ? undefined
+      : (constants.signals as Record<string, number | undefined>)[`SIG${exit.signal}`];
+  return number === undefined ? 1 : 128 + number;
 }

@@ -1,54 +1,12 @@
 import { Command, Option } from "commander";
-import { addMachineOptions, collect, explicitOptions } from "./machine-options.js";
-import type { CompareCliOptions } from "./compare-command.js";
-import { parsePropertyMapOverrides } from "../core/balloon/property-map.js";
-import { doctorExitCode, renderDoctor } from "../core/doctor/doctor-checks.js";
-import { renderProbeTable } from "../core/probe/probe-report.js";
 import { TOOL_VERSION } from "../version.js";
-import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../core/protocol/guest-protocol.js";
-import { addVmCommands } from "./vm-commands.js";
+import type { CompareCliOptions } from "./commands/compare.js";
+import type { ImportCliOptions } from "./commands/import.js";
+import type { CliIo } from "./io.js";
+import { addVmCommands } from "./live-commands.js";
+import { addRunOptions, collect, explicitOptions, type RunCliOptions } from "./options.js";
 
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** Sets the exit code the process ends with (commands that report rather than throw). */
-  readonly setExitCode: (code: number) => void;
-}
-
-/** The options run and calibrate share. */
-function addRunOptions(command: Command): Command {
-  return addMachineOptions(command, "a kernel build to run (repeatable)")
-    .option("--size <MiB>", "alloc_once size in MiB", "256")
-    .option("--iterations <N>", "counted iterations", "10")
-    .option("--warmup <N>", "warm-up iterations (run, recorded, not counted)", "0")
-    .option("--rounds <N>", "boots per kernel x config, interleaved (default: min(iterations, 5))")
-    .option("--seed <N>", "seed of the interleaved order (default: random, recorded)")
-    .option("--huge", "hugetlb surplus pages (alloc_once SIZE huge), as `bench.sh SIZE N huge`")
-    .option("--pages <mode>", "default | small (THP never) | thp (THP always) | hugetlb")
-    .option(
-      "--scenario <name>",
-      "balloon scenario: none | page-reporting | inflate-deflate:MiB",
-      "page-reporting",
-    )
-    .option("--guest-stats", "record guest memory statistics from the balloon after each iteration")
-    .option(
-      "--out <dir>",
-      "results directory (new, or an unfinished one of the same plan: resumed)",
-    )
-    .option("--plan <file>", "a plan file (YAML or JSON) instead of the plan flags")
-    .option("--skip-unsupported", "run the configs this QEMU can offer and list the others")
-    .option("--shard <I/N>", "run slice I of N of the plan's cells (CI matrix)")
-    .option("--events <list>", "perf events", DEFAULT_EVENTS.join(","))
-    .option(
-      "--settle <ms>",
-      "wait before each iteration when the kernel has no page_reporting flush parameter",
-      String(DEFAULT_SETTLE_MS),
-    )
-    .option(
-      "--balloon-module <path>",
-      "a virtio_balloon.ko to insmod in place of the kernel's (as bench.sh does)",
-    );
-}
+export type { CliIo } from "./io.js";
 
 /** The command table; each action imports its command lazily so `--help` stays fast. */
 export function buildProgram(io: CliIo): Command {
@@ -74,14 +32,8 @@ export function buildProgram(io: CliIo): Command {
         .default([] as string[], "bits 2-7 to deflate-on-oom ... device-init-on-inflate"),
     )
     .action(async (options: { qemu?: string; json?: boolean; map: string[] }) => {
-      const propertyMap = parsePropertyMapOverrides(options.map);
-      const { probeQemu } = await import("../machine/probe.js");
-      const report = await probeQemu({ qemu: options.qemu, propertyMap });
-      io.stdout(
-        options.json === true
-          ? `${JSON.stringify(report, null, 2)}\n`
-          : `${renderProbeTable(report)}\n`,
-      );
+      const { probeCommand } = await import("./commands/probe.js");
+      await probeCommand(options, io);
     });
 
   program
@@ -90,14 +42,8 @@ export function buildProgram(io: CliIo): Command {
     .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
     .option("--json", "print the checks as JSON")
     .action(async (options: { qemu?: string; json?: boolean }) => {
-      const { runDoctor } = await import("../machine/doctor.js");
-      const checks = await runDoctor({ qemu: options.qemu });
-      io.stdout(
-        options.json === true
-          ? `${JSON.stringify({ checks }, null, 2)}\n`
-          : `${renderDoctor(checks)}\n`,
-      );
-      io.setExitCode(doctorExitCode(checks));
+      const { doctorCommand } = await import("./commands/doctor.js");
+      await doctorCommand(options, io);
     });
 
   addRunOptions(
@@ -107,7 +53,7 @@ export function buildProgram(io: CliIo): Command {
         "boot guests and run alloc_once under perf stat, following the series' bench.sh",
       ),
   ).action(async (options: RunCliOptions, command: Command) => {
-    const { runCommand } = await import("./run-command.js");
+    const { runCommand } = await import("./commands/run.js");
     await runCommand(options, explicitOptions(command), io);
   });
 
@@ -118,7 +64,7 @@ export function buildProgram(io: CliIo): Command {
         "A/A experiment: one kernel and config twice; writes the noise floor per metric",
       ),
   ).action(async (options: RunCliOptions, command: Command) => {
-    const { calibrateCommand } = await import("./calibrate-command.js");
+    const { calibrateCommand } = await import("./commands/calibrate.js");
     await calibrateCommand(options, explicitOptions(command), io);
   });
 
@@ -130,20 +76,15 @@ export function buildProgram(io: CliIo): Command {
     .description("build the guest image now (runs build it when missing)")
     .option("--force", "rebuild even when the cached image matches the recipe")
     .action(async (options: { force?: boolean }) => {
-      const { ensureGuestImage } = await import("../machine/image/guest-image.js");
-      const { cacheDir } = await import("../util/paths.js");
-      const built = await ensureGuestImage(cacheDir(), {
-        force: options.force === true,
-        progress: (m) => io.stderr(`${m}\n`),
-      });
-      io.stdout(
-        `${built.built ? "built" : "up to date"}: ${built.basePath} (recipe ${built.hash.slice(0, 16)})\n`,
-      );
+      const { imageBuildCommand } = await import("./commands/image.js");
+      await imageBuildCommand(options, io);
     });
 
   program
-    .command("import <file>")
-    .description("add a perf CSV from a hand-run bench.sh to a results directory")
+    .command("import <files...>")
+    .description(
+      "add perf CSVs from hand-run bench.sh (one per freshly booted VM) to a results directory",
+    )
     .requiredOption("--kernel <name>", "label of the kernel build the CSV was measured on")
     .requiredOption("--config <name>", "label of the balloon feature configuration")
     .option("--workload <name>", "workload label", "alloc_once-256M")
@@ -153,9 +94,9 @@ export function buildProgram(io: CliIo): Command {
       "accelerator the CSV was measured under (kvm or tcg), recorded",
       "unknown",
     )
-    .action(async (file: string, options: ImportCliOptions) => {
-      const { importCommand } = await import("./import-command.js");
-      await importCommand(file, options, io);
+    .action(async (files: string[], options: ImportCliOptions) => {
+      const { importCommand } = await import("./commands/import.js");
+      await importCommand(files, options, io);
     });
 
   program
@@ -197,7 +138,7 @@ export function buildProgram(io: CliIo): Command {
       "also compare these /proc/vmstat deltas recorded by run (e.g. pgfault,thp_fault_alloc)",
     )
     .action(async (dirs: string[], options: CompareCliOptions) => {
-      const { compareCommand } = await import("./compare-command.js");
+      const { compareCommand } = await import("./commands/compare.js");
       await compareCommand(dirs, options, io);
     });
 
@@ -206,51 +147,10 @@ export function buildProgram(io: CliIo): Command {
     .description("combine the shard directories of one plan (run --shard I/N) into one")
     .requiredOption("--out <dir>", "the merged results directory (new)")
     .action(async (dirs: string[], options: { out: string }) => {
-      const { mergeShardDirs } = await import("../experiment/merge.js");
-      const merged = await mergeShardDirs(dirs, options.out);
-      io.stdout(`merged ${dirs.length} shards, ${merged.cells} cells: ${options.out}\n`);
-      if (merged.incomplete.length > 0) {
-        io.stdout(
-          `incomplete cells (failed or unfinished in their shard): ${merged.incomplete.join(", ")}\n`,
-        );
-      }
+      const { mergeCommand } = await import("./commands/merge.js");
+      await mergeCommand(dirs, options.out, io);
     });
 
   addVmCommands(program, io);
   return program;
-}
-
-export interface RunCliOptions {
-  kernel: string[];
-  size: string;
-  iterations: string;
-  warmup: string;
-  rounds?: string;
-  seed?: string;
-  huge?: boolean;
-  pages?: string;
-  scenario: string;
-  guestStats?: boolean;
-  plan?: string;
-  skipUnsupported?: boolean;
-  shard?: string;
-  accel: string;
-  qemu?: string;
-  out?: string;
-  events: string;
-  features: string;
-  map: string[];
-  memory: string;
-  vcpus: string;
-  bootTimeout: string;
-  settle: string;
-  balloonModule?: string;
-}
-
-export interface ImportCliOptions {
-  kernel: string;
-  config: string;
-  workload: string;
-  out: string;
-  accel: string;
 }

@@ -59,3 +59,6 @@ export class TimeoutError extends BalloonBenchError {
     this.timeoutMs = timeoutMs;
   }
 }
+
+/** The run was interrupted (SIGINT, SIGTERM): not a failure of what it was doing. */
+export class InterruptedError extends BalloonBenchError {}

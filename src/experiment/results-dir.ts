@@ -1,47 +1,42 @@
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
+import type { Manifest } from "../core/results-format/manifest.js";
+import { sampleSchema, type Sample } from "../core/results-format/sample.js";
+import { parseManifest } from "../core/results-format/upgrade.js";
 import { appendJsonLine, writeFileAtomic } from "../util/atomic-file.js";
-import type { Sample } from "../core/results-format/sample.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const SAMPLES_FILE = "samples.jsonl";
 export const RAW_CSV_FILE = "perf.csv";
 
+export { cellId } from "../core/plan/plan.js";
+
 /**
- * A results directory: manifest.json at the top, one folder per cell under cells/ with the raw
- * perf CSV (byte for byte what perf wrote), samples.jsonl (one line per iteration, appended as
- * it completes) and the VM's console log. Writes are atomic or append-and-fsync.
+ * A results directory: manifest.json at the top (the schema in core/results-format), one folder
+ * per cell under cells/ with the raw perf CSVs (byte for byte what perf wrote) and samples.jsonl
+ * (one line per iteration, appended as it completes), and boots/ with each VM's logs. Writes are
+ * atomic or append-and-fsync; reads are validated.
  */
 export class ResultsDir {
   private constructor(readonly path: string) {}
 
-  /** Opens a new results directory; refuses one that already holds results. */
+  /** Opens a new results directory; refuses one that already holds something. */
   static async create(path: string): Promise<ResultsDir> {
-    const dir = resolve(path);
-    try {
-      const info = await stat(dir);
-      if (!info.isDirectory())
-        throw new UsageError(`--out ${path} exists and is not a directory`, {
-          hint: "choose another --out",
-        });
-      if ((await readdir(dir)).length > 0) {
-        throw new UsageError(`results directory ${path} is not empty`, {
-          hint: "choose a new --out directory (existing results are never overwritten)",
-        });
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    const opened = await ResultsDir.createOrOpen(path);
+    if (opened.manifest !== undefined) {
+      throw new UsageError(`results directory ${path} is not empty`, {
+        hint: "choose a new --out directory (existing results are never overwritten)",
+      });
     }
-    await mkdir(dir, { recursive: true });
-    return new ResultsDir(dir);
+    return opened.dir;
   }
 
   /**
-   * Opens --out for a run: a new or empty directory is created; one holding a manifest is
-   * returned with it (the caller decides whether it may be resumed); anything else is refused.
+   * Opens --out: a new or empty directory is created; one holding a manifest is returned with
+   * it (the caller decides whether it may be resumed or added to); anything else is refused.
    */
-  static async createOrResume(path: string): Promise<{ dir: ResultsDir; manifest?: unknown }> {
+  static async createOrOpen(path: string): Promise<{ dir: ResultsDir; manifest?: Manifest }> {
     const dir = resolve(path);
     const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") return undefined;
@@ -64,9 +59,20 @@ export class ResultsDir {
     return { dir: results, manifest: await results.readManifest() };
   }
 
-  /** Opens an existing results directory (for import and compare). */
+  /** Opens an existing results directory (for compare, merge, history). */
   static async open(path: string): Promise<ResultsDir> {
     const dir = resolve(path);
+    const info = await stat(dir).catch(() => undefined);
+    if (info === undefined || !info.isDirectory()) {
+      throw new UsageError(`${path} is not a directory`, {
+        hint: "pass results directories written by run or import",
+      });
+    }
+    if ((await readdir(dir)).length === 0) {
+      throw new UsageError(`results directory ${path} is empty`, {
+        hint: "run `balloon-bench run --out DIR` first",
+      });
+    }
     try {
       await stat(join(dir, MANIFEST_FILE));
     } catch {
@@ -86,12 +92,24 @@ export class ResultsDir {
     return dir;
   }
 
-  async writeManifest(manifest: unknown): Promise<void> {
+  async writeManifest(manifest: Manifest): Promise<void> {
     await writeFileAtomic(join(this.path, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   }
 
-  async readManifest<T>(): Promise<T> {
-    return JSON.parse(await readFile(join(this.path, MANIFEST_FILE), "utf8")) as T;
+  /** The manifest, validated and upgraded to the current schema. */
+  async readManifest(): Promise<Manifest> {
+    const file = join(this.path, MANIFEST_FILE);
+    const text = await readFile(file, "utf8");
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(
+        `${file} is not valid JSON (${(error as Error).message}); it may have been cut short`,
+        { hint: "restore it from a copy, or re-run the experiment into a new --out" },
+      );
+    }
+    return parseManifest(json, file);
   }
 
   async writeRawCsv(cellId: string, text: string | Buffer, fileName = RAW_CSV_FILE): Promise<void> {
@@ -125,11 +143,15 @@ export class ResultsDir {
     await appendJsonLine(join(await this.cellDir(sample.cell), SAMPLES_FILE), sample);
   }
 
-  /** Every sample of a cell; a torn last line (a crash mid-append) is skipped. */
+  /**
+   * Every sample of a cell, each line validated; a torn last line (a crash mid-append) is
+   * skipped, any other bad line is an error naming the file and line.
+   */
   async readSamples(cellId: string): Promise<Sample[]> {
+    const file = join(this.path, "cells", cellId, SAMPLES_FILE);
     let text: string;
     try {
-      text = await readFile(join(this.path, "cells", cellId, SAMPLES_FILE), "utf8");
+      text = await readFile(file, "utf8");
     } catch {
       return [];
     }
@@ -137,15 +159,26 @@ export class ResultsDir {
     const lines = text.split("\n");
     for (const [i, line] of lines.entries()) {
       if (line.trim() === "") continue;
+      const torn = i === lines.length - 1;
+      let json: unknown;
       try {
-        samples.push(JSON.parse(line) as Sample);
-      } catch (error) {
-        if (i >= lines.length - 2) break;
-        throw error;
+        json = JSON.parse(line);
+      } catch {
+        if (torn) break;
+        throw new UsageError(`${file}:${i + 1}: not a JSON line`, {
+          hint: "the file was edited or damaged; restore it from a copy",
+        });
       }
+      const parsed = sampleSchema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new UsageError(
+          `${file}:${i + 1}: not a sample (${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"})`,
+          { hint: "the file was edited or damaged; restore it from a copy" },
+        );
+      }
+      samples.push(parsed.data);
     }
     return samples;
   }
 }
-
-export { cellId } from "../core/plan/plan.js";

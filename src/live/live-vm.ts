@@ -93,3 +93,19 @@ export async function connectLiveSsh(vm: LiveVm): Promise<GuestSsh> {
     }),
   );
 }
+
+/** Runs `body` with a QMP connection to the VM, closed afterwards; failures explained as above. */
+export async function withLiveQmp<T>(
+  vm: LiveVm,
+  body: (qmp: QmpClient) => Promise<T>,
+  options: { readonly events?: boolean } = {},
+): Promise<T> {
+  await using qmp = await connectLiveQmp(vm, options);
+  return withLiveVm(vm, () => body(qmp));
+}
+
+/** Runs `body` with an SSH session to the guest, closed afterwards; failures explained as above. */
+export async function withLiveSsh<T>(vm: LiveVm, body: (ssh: GuestSsh) => Promise<T>): Promise<T> {
+  await using ssh = await connectLiveSsh(vm);
+  return withLiveVm(vm, () => body(ssh));
+}

@@ -1,7 +1,7 @@
 import { decodeSysfsFeatureString, decodeVirtioStatus } from "../core/balloon/device-features.js";
 import { BALLOON_FEATURE_BITS, specName } from "../core/balloon/feature-bits.js";
 import type { GuestSsh } from "../machine/guest/guest-ssh.js";
-import { BALLOON_VIRTIO_PATH } from "../machine/probe.js";
+import { BALLOON_VIRTIO_PATH } from "../core/balloon/balloon-device.js";
 import type { QmpClient } from "../machine/qmp/qmp-client.js";
 
 export interface LiveFeatures {

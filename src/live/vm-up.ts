@@ -1,30 +1,25 @@
 import { mkdtemp, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { balloonDeviceForFeatures } from "../core/balloon/balloon-device.js";
-import { resolveKernelSpecs } from "../machine/kernel/kernel-source.js";
-
-type Progress = (line: string) => void;
 import { UsageError } from "../core/errors.js";
-import { bootGuest } from "../machine/guest/guest-vm.js";
-import { ensureGuestImage } from "../machine/image/guest-image.js";
 import type { KernelSpec } from "../core/plan/kernel-spec.js";
-import { readKernelImageHeader } from "../machine/kernel/kernel-image.js";
-import { prepareKernel } from "../machine/kernel/prepared-kernel.js";
-import {
-  chooseAccelerator,
-  readHostAccelFacts,
-  type AcceleratorChoice,
-  type AcceleratorRequest,
-} from "../core/qemu/accelerator.js";
+import type { AcceleratorChoice, AcceleratorRequest } from "../core/qemu/accelerator.js";
 import { qemuOptValue } from "../core/qemu/qemu-argv.js";
-import { readDeviceProperties, resolveQemuBinary } from "../machine/qemu/qemu-binary.js";
+import { bootGuest } from "../machine/guest/guest-vm.js";
+import {
+  checkKernelImages,
+  guestBootOptions,
+  inspectQemu,
+  prepareMachine,
+} from "../machine/prepare-machine.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
-import { cacheDir } from "../util/paths.js";
 import { removeDir } from "../util/private-dir.js";
 import { isVmAlive } from "./live-vm.js";
 import { ensureLiveVmsDir, parseVmName } from "./live-paths.js";
 import { readProcessStartTime, selfIdentity } from "./process-identity.js";
 import { readVmState, writeVmState, type LiveVmState } from "./vm-state.js";
+
+type Progress = (line: string) => void;
 
 export interface UpOptions {
   readonly name: string;
@@ -100,27 +95,27 @@ export async function upVm(options: UpOptions, progress: Progress): Promise<UpRe
       hint: "start one VM per kernel, each with its own --name",
     });
   }
-  for (const spec of options.kernels) {
-    if (!spec.kernelPath.startsWith("debian:")) await readKernelImageHeader(spec.kernelPath);
-  }
-  const qemuPath = await resolveQemuBinary(options.qemu);
+  // The same steps as `run`: inputs, QEMU and its device, then the machine.
+  await checkKernelImages(options.kernels);
+  const qemu = await inspectQemu(options.qemu);
   const balloon = balloonDeviceForFeatures({
     bits: options.features,
     propertyMap: options.propertyMap,
-    availableProperties: new Set(await readDeviceProperties(qemuPath, "virtio-balloon-pci")),
+    availableProperties: qemu.deviceProperties,
     extraProperties: options.deviceProperties ?? [],
   });
-  const accelerator = chooseAccelerator(options.accel, await readHostAccelFacts());
-  for (const warning of accelerator.warnings) progress(`warning: ${warning}`);
-  progress(`accelerator: ${accelerator.accelerator} (${accelerator.reason})`);
-
   const root = await ensureLiveVmsDir();
   const dir = join(root, name);
-  const cache = cacheDir();
-  const [spec] = await resolveKernelSpecs(cache, options.kernels, progress);
-  if (spec === undefined) throw new Error("no kernel resolved");
-  const kernel = await prepareKernel(cache, spec, progress);
-  const image = await ensureGuestImage(cache, { progress });
+  const machine = await prepareMachine({
+    qemu,
+    accel: options.accel,
+    kernels: options.kernels,
+    log: progress,
+  });
+  const [kernel] = machine.kernels.values();
+  if (kernel === undefined) throw new Error("no kernel prepared");
+  const { accelerator, image } = machine;
+  const qemuPath = qemu.path;
 
   let state: LiveVmState = {
     schema: 1,
@@ -148,16 +143,15 @@ export async function upVm(options: UpOptions, progress: Progress): Promise<UpRe
       `boot: ${kernel.name} (${kernel.release}) under ${accelerator.accelerator}, ${options.memoryMiB} MiB, ${options.vcpus} vCPUs`,
     );
     const guest = await bootGuest({
-      qemuPath,
-      accelerator,
-      kernel,
-      image,
-      memoryMiB: options.memoryMiB,
-      vcpus: options.vcpus,
-      balloon,
-      logDir: dir,
+      ...guestBootOptions(machine, {
+        kernel,
+        balloon,
+        memoryMiB: options.memoryMiB,
+        vcpus: options.vcpus,
+        logDir: dir,
+        bootTimeoutMs: options.bootTimeoutMs,
+      }),
       stateDir: dir,
-      bootTimeoutMs: options.bootTimeoutMs,
       // The VM outlives this process; `down` stops it.
       dieWithParent: false,
       extraArgs: [

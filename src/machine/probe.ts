@@ -1,4 +1,8 @@
-import { BALLOON_DEVICE_ID, BALLOON_IOTHREAD_ID } from "../core/balloon/balloon-device.js";
+import {
+  BALLOON_DEVICE_ID,
+  BALLOON_IOTHREAD_ID,
+  BALLOON_VIRTIO_PATH,
+} from "../core/balloon/balloon-device.js";
 import { decodeVirtioStatus } from "../core/balloon/device-features.js";
 import { VmLaunchError } from "../core/errors.js";
 import { launchVm } from "./qemu/qemu-vm.js";
@@ -11,9 +15,6 @@ export interface ProbeOptions {
 }
 
 const FREE_PAGE_HINT_BIT = 3;
-
-/** The QOM path x-query-virtio reports for our balloon device. */
-export const BALLOON_VIRTIO_PATH = `/machine/peripheral/${BALLOON_DEVICE_ID}/virtio-backend`;
 
 /**
  * Which balloon bits this QEMU can offer: the device's properties from `-device ...,help`, then a

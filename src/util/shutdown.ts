@@ -1,13 +1,17 @@
 /**
- * Whether the process is shutting down (a signal arrived). Long loops check it so that an
- * interrupt is not mistaken for a failure and recorded as one.
+ * Whether the process is shutting down (a signal arrived). Long work takes the signal so that
+ * an interrupt stops it between steps and is recorded as an interrupt, not as a failure.
  */
-let requested = false;
+const controller = new AbortController();
 
 export function requestShutdown(): void {
-  requested = true;
+  controller.abort(new Error("shutting down"));
 }
 
 export function shutdownRequested(): boolean {
-  return requested;
+  return controller.signal.aborted;
+}
+
+export function shutdownSignal(): AbortSignal {
+  return controller.signal;
 }

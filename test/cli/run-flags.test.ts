@@ -1,14 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import { parseEvents, parsePositiveInt } from "../../src/core/plan/input-checks.js";
-import { planFromFlags } from "../../src/cli/run-command.js";
-import type { RunCliOptions } from "../../src/cli/program.js";
+import { planFromFlags as fromFlags, type PlanFlagValues } from "../../src/core/plan/plan-flags.js";
+import type { Plan } from "../../src/core/plan/plan.js";
 import { parseMetapackageDepends } from "../../src/machine/kernel/debian-kernel.js";
 import { locatePayload, payloadCompression } from "../../src/machine/kernel/vmlinux.js";
 import { defaultRecipe, recipeHash, mmdebstrapArgs } from "../../src/core/image/image-recipe.js";
 import { UsageError } from "../../src/core/errors.js";
 
-const flags: RunCliOptions = {
+const planFromFlags = (flags: PlanFlagValues): Plan => fromFlags(flags, "/work");
+
+const flags: PlanFlagValues = {
   kernel: [],
   size: "256",
   iterations: "10",

@@ -1,13 +1,17 @@
 import { execa, type ResultPromise } from "execa";
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** QEMU processes (by pid) whose command line contains `marker`; for leak checks. */
+/**
+ * QEMU processes (by pid) this test suite started whose command line contains `marker`; for
+ * leak checks. The suite's QEMUs name its private temp dir (see test/support/leak-check.ts).
+ */
 export async function qemuPidsWithMarker(marker: string): Promise<number[]> {
-  const result = await execa("pgrep", ["-f", `qemu-system.*${marker}`], { reject: false });
+  const result = await execa("pgrep", ["-af", "qemu-system"], { reject: false });
+  const suiteDir = process.env["TMPDIR"] ?? "";
   return result.stdout
     .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map(Number);
+    .filter((line) => line.includes(marker) && line.includes(suiteDir))
+    .map((line) => Number(line.split(" ")[0]));
 }
 
 export function isAlive(pid: number): boolean {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { execa } from "execa";
-import { parsePlanText } from "../../src/core/plan/plan-file.js";
+import { parsePlanText } from "../../src/core/plan/plan-text.js";
 import { planCells } from "../../src/core/plan/plan.js";
 import { buildSchedule } from "../../src/core/plan/schedule.js";
 import type { Sample } from "../../src/core/results-format/sample.js";

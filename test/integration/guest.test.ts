@@ -18,7 +18,8 @@ import { bootGuest, type GuestVm } from "../../src/machine/guest/guest-vm.js";
 import { parseOpenSshPublicKey } from "../../src/core/protocol/host-key.js";
 import type { GuestImage } from "../../src/machine/image/guest-image.js";
 import type { PreparedKernel } from "../../src/machine/kernel/prepared-kernel.js";
-import { chooseAccelerator, readHostAccelFacts } from "../../src/core/qemu/accelerator.js";
+import { chooseAccelerator } from "../../src/core/qemu/accelerator.js";
+import { readHostAccelFacts } from "../../src/machine/qemu/host-accel-facts.js";
 import { makePrivateTempDir, removeDir } from "../../src/util/private-dir.js";
 import { stockGuestParts } from "../helpers/guest.js";
 

@@ -1,5 +1,8 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect } from "chai";
-import { exitCodeOf, splitAtDoubleDash } from "../../src/cli/vm-command-actions.js";
+import { splitAtDoubleDash } from "../../src/cli/commands/exec.js";
+import { exitCodeOf } from "../../src/cli/exit-codes.js";
 import { UsageError } from "../../src/core/errors.js";
 import { reportTopEntries } from "../../src/live/guest-profile.js";
 import { liveVmsDir, parseVmName } from "../../src/live/live-paths.js";
@@ -18,7 +21,9 @@ describe("live VM helpers", () => {
     expect(liveVmsDir({ XDG_RUNTIME_DIR: "/run/user/1000" })).to.equal(
       "/run/user/1000/balloon-bench/vms",
     );
-    expect(liveVmsDir({})).to.match(/^\/tmp\/balloon-bench-\d+\/vms$/);
+    expect(liveVmsDir({})).to.equal(
+      join(tmpdir(), `balloon-bench-${process.getuid?.() ?? 0}`, "vms"),
+    );
   });
 
   it("accepts plain VM names only", () => {

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { parse, stringify } from "yaml";
-import { parsePlanText } from "../../src/core/plan/plan-file.js";
+import { parsePlanText } from "../../src/core/plan/plan-text.js";
 import {
   buildPlan,
   parseConfigArg,

@@ -4,6 +4,10 @@ import { assertFeatureDependencies, specName } from "./feature-bits.js";
 
 export const BALLOON_DEVICE_ID = "balloon0";
 export const BALLOON_IOTHREAD_ID = "balloon-iothread0";
+/** The QOM path x-query-virtio reports for our balloon device. */
+export const BALLOON_VIRTIO_PATH = `/machine/peripheral/${BALLOON_DEVICE_ID}/virtio-backend`;
+/** QOM path of the balloon device itself (`-device virtio-balloon-pci,id=balloon0`). */
+export const BALLOON_QOM_PATH = `/machine/peripheral/${BALLOON_DEVICE_ID}`;
 const FREE_PAGE_HINT_BIT = 3;
 
 export interface BalloonDeviceRequest {

@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { noiseFloor } from "../stats/noise-floor.js";
 import { welchTTest } from "../stats/two-sample.js";
@@ -73,13 +71,4 @@ export function renderCalibration(calibration: Calibration): string {
     );
   }
   return lines.join("\n");
-}
-
-/** Reads calibration.json from a results directory, if it has one. */
-export async function readCalibration(dir: string): Promise<Calibration | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, CALIBRATION_FILE), "utf8")) as Calibration;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { environmentDifferences } from "../results-format/compatible.js";
 import type { Sample } from "../results-format/sample.js";
 import { describe as describeValues, type Descriptive } from "../stats/descriptive.js";
 import { holmAdjust, mannWhitneyU, welchTTest } from "../stats/two-sample.js";
@@ -225,10 +226,8 @@ export function buildComparison(
       continue;
     }
     const flags: string[] = [];
-    const envDiffs = (["accelerator", "qemuVersion", "cpuModel"] as const).filter(
-      (k) => baseline.environment[k] !== candidate.environment[k],
-    );
-    if (envDiffs.includes("accelerator") && options.force !== true) {
+    const envDiffs = environmentDifferences(baseline.environment, candidate.environment);
+    if (envDiffs.some((d) => d.refuse) && options.force !== true) {
       throw new UsageError(
         `refusing to compare ${cellLabel(candidate)} (${candidate.environment.accelerator}) with ${cellLabel(baseline)} (${baseline.environment.accelerator}): different accelerators`,
         {
@@ -236,8 +235,7 @@ export function buildComparison(
         },
       );
     }
-    for (const key of envDiffs)
-      flags.push(`${key} differs: ${baseline.environment[key]} vs ${candidate.environment[key]}`);
+    for (const d of envDiffs) flags.push(`${d.key} differs: ${d.a} vs ${d.b}`);
     for (const cell of [baseline, candidate]) {
       for (const bit of cell.unnegotiatedBits) {
         flags.push(

@@ -1,14 +1,13 @@
 import { UsageError } from "../errors.js";
 
-/** Memory the guest kernel and userspace need besides alloc_once's allocation. */
-export const GUEST_RESERVE_MIB = 384;
 /** A perf event name as `perf stat -e` takes it (no shell metacharacters). */
 export const EVENT = /^[A-Za-z0-9_.:/=@-]+$/;
 
-export function parsePositiveInt(value: string, flag: string, min = 1): number {
+/** A whole number >= min from a flag's text; the hint shows `example` (default: a valid value). */
+export function parsePositiveInt(value: string, flag: string, min = 1, example?: number): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < min) {
     throw new UsageError(`${flag} must be a whole number >= ${min}, got '${value}'`, {
-      hint: `e.g. ${flag} ${Math.max(min, 10)}`,
+      hint: `e.g. ${flag} ${example ?? Math.max(min, 10)}`,
     });
   }
   return Number(value);

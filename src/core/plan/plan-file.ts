@@ -1,12 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { basename, dirname, isAbsolute, resolve } from "node:path";
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
-import { z } from "zod";
+import { isAbsolute, resolve } from "node:path";
 import { checkFeatureDependencies, resolveFeatureName } from "../balloon/feature-bits.js";
 import { DEFAULT_PROPERTY_MAP, parsePropertyMapOverrides } from "../balloon/property-map.js";
-import { DEFAULT_EVENTS, DEFAULT_SETTLE_MS } from "../protocol/guest-protocol.js";
-import { EVENT, GUEST_RESERVE_MIB } from "./input-checks.js";
-import { LABEL } from "./kernel-spec.js";
 import { BalloonBenchError, UsageError } from "../errors.js";
 import {
   defaultConfigName,
@@ -17,86 +11,16 @@ import {
   type Plan,
   type Workload,
 } from "./plan.js";
+import {
+  DEFAULT_EVENTS,
+  DEFAULT_VMSTAT,
+  GUEST_RESERVE_MIB,
+  PLAN_DEFAULTS,
+  defaultRounds,
+} from "./plan-defaults.js";
+import type { PlanFile, PlanFileWorkload } from "./plan-file-schema.js";
 
-/** /proc/vmstat fields recorded per iteration unless the plan names others. */
-export const DEFAULT_VMSTAT = [
-  "pgfault",
-  "pgalloc_normal",
-  "pgfree",
-  "thp_fault_alloc",
-  "thp_fault_fallback",
-  "htlb_buddy_alloc_success",
-  "balloon_inflate",
-  "balloon_deflate",
-] as const;
-export const DEFAULT_ROUNDS_MAX = 5;
-const DEFAULT_INFLATE_TIMEOUT_S = 120;
-
-const label = z.string().regex(LABEL, "use letters, digits, '.', '_' and '-' (at most 64)");
-const count = (min: number) => z.int().min(min);
-const propertyMap = z.record(z.string().regex(/^\d+$/, "keys are bit numbers"), z.string());
-
-const kernelSchema = z.strictObject({
-  name: label,
-  path: z.string().min(1),
-  modules: z.string().min(1).optional(),
-  cmdline: z.union([z.string(), z.array(z.string())]).optional(),
-});
-
-const configSchema = z.strictObject({
-  name: label,
-  bits: z.union([z.array(z.union([z.int().min(0).max(7), z.string()])), z.string()]),
-  propertyMap: propertyMap.optional(),
-  properties: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-});
-
-const balloonSchema = z.union([
-  z.enum(["none", "page-reporting"]),
-  z.strictObject({
-    "inflate-deflate": z.strictObject({
-      inflate: count(1),
-      timeoutS: count(1).optional(),
-    }),
-  }),
-]);
-
-const workloadSchema = z.strictObject({
-  name: label.optional(),
-  size: count(1),
-  pages: z.enum(["default", "small", "thp", "hugetlb"]).optional(),
-  balloon: balloonSchema.optional(),
-  kernels: z.array(z.string()).optional(),
-  configs: z.array(z.string()).optional(),
-});
-
-/** The plan file's schema (YAML or JSON). Unknown keys are errors: a typo must not be ignored. */
-export const planFileSchema = z.strictObject({
-  seed: z
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .optional(),
-  iterations: count(1).optional(),
-  warmup: count(0).optional(),
-  rounds: count(1).optional(),
-  vm: z.strictObject({ memoryMiB: count(64).optional(), vcpus: count(1).optional() }).optional(),
-  accelerator: z.enum(["kvm", "tcg", "auto"]).optional(),
-  events: z
-    .union([z.array(z.string().regex(EVENT, "not a perf event name")), z.string()])
-    .optional(),
-  settleMs: count(0).optional(),
-  bootTimeoutS: count(1).optional(),
-  vmstat: z.array(z.string().regex(/^[a-z0-9_]+$/, "not a /proc/vmstat field")).optional(),
-  guestStats: z.boolean().optional(),
-  balloonModule: z.string().min(1).optional(),
-  propertyMap: propertyMap.optional(),
-  kernels: z.array(kernelSchema).min(1).optional(),
-  configs: z.array(configSchema).min(1).optional(),
-  workloads: z.array(workloadSchema).min(1).optional(),
-});
-export type PlanFile = z.infer<typeof planFileSchema>;
-
-type Path = readonly (string | number)[];
+export type Path = readonly (string | number)[];
 
 /** A problem with one field of a plan: where it is and what to do. */
 export class PlanFieldError extends BalloonBenchError {
@@ -116,22 +40,46 @@ export function formatPath(path: Path): string {
   return out === "" ? "(top level)" : out;
 }
 
+/**
+ * How messages name a plan's fields: as the plan file spells them, or as the `run` flags that
+ * set them (see plan-flags.ts). Messages are built with these, never rewritten afterwards.
+ */
+export interface FieldNames {
+  /** The field at `path` ("size", "vm.memoryMiB"; "--size", "--memory"). */
+  field(path: Path): string;
+  /** The field at `path` set to `value` ("hugetlb"; "--huge", "--pages hugetlb"). */
+  value(path: Path, value: string): string;
+  /** Where config `index` lists its bits ("config a"; "--features"). */
+  config(index: number, name: string): string;
+  /** One property map entry, for hints ("6: x-device-init-reported"). */
+  readonly mapEntry: string;
+}
+
+/** Plan-file names: a field inside a list item is named by its own key, others by their path. */
+export const FILE_FIELD_NAMES: FieldNames = {
+  field: (path) => {
+    const lastIndex = path.findLastIndex((p) => typeof p === "number");
+    return formatPath(lastIndex === -1 ? path : path.slice(lastIndex + 1));
+  },
+  value: (_path, value) => value,
+  config: (_index, name) => `config ${name}`,
+  mapEntry: "BIT: PROPERTY, e.g. 6: x-device-init-reported",
+};
+
 function mapOverrides(
   record: Record<string, string> | undefined,
   base: ReadonlyMap<number, string>,
   path: Path,
-) {
+  names: FieldNames,
+): Map<number, string> {
   try {
     return parsePropertyMapOverrides(
       Object.entries(record ?? {}).map(([bit, property]) => `${bit}=${property}`),
       base,
     );
   } catch (error) {
-    throw new PlanFieldError(
-      path,
-      (error as Error).message,
-      "write BIT: PROPERTY, e.g. 6: x-device-init-reported",
-    );
+    if (!(error instanceof UsageError)) throw error;
+    throw new PlanFieldError(path, error.message, `write ${names.mapEntry}`);
   }
 }
 
@@ -148,67 +96,74 @@ function checkUnique(names: readonly string[], what: string, path: Path): void {
   }
 }
 
-/**
- * Pure: a schema-valid plan file as a Plan, with the checks a schema cannot express (names
- * unique and referenced, bits and their dependencies, sizes that fit the VM). Relative paths
- * are taken from `baseDir`, the plan file's folder.
- */
-export function planFromFile(file: PlanFile, baseDir: string): Plan {
-  const path = (p: string): string =>
-    p.startsWith("debian:") || isAbsolute(p) ? p : resolve(baseDir, p);
-  const memoryMiB = file.vm?.memoryMiB ?? 2048;
-  const iterations = file.iterations ?? 10;
-  const rounds = file.rounds ?? Math.min(iterations, DEFAULT_ROUNDS_MAX);
-  if (rounds > iterations) {
-    throw new PlanFieldError(
-      ["rounds"],
-      `rounds (${rounds}) exceeds iterations (${iterations}): every boot must run at least one counted iteration`,
-      `set rounds to ${iterations} or less`,
-    );
-  }
-  const kernels = (file.kernels ?? [{ name: "debian-stock", path: "debian:amd64" }]).map((k) => ({
+function splitList(value: string | readonly string[] | undefined): string[] | undefined {
+  if (typeof value !== "string") return value === undefined ? undefined : [...value];
+  return value
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "");
+}
+
+interface Context {
+  readonly file: PlanFile;
+  readonly names: FieldNames;
+  readonly memoryMiB: number;
+  readonly path: (p: string) => string;
+}
+
+function kernelsOf({ file, path }: Context): Plan["kernels"] {
+  const kernels = (file.kernels ?? [PLAN_DEFAULTS.kernel]).map((k) => ({
     name: k.name,
     kernelPath: path(k.path),
-    modulesDir: k.modules === undefined ? undefined : path(k.modules),
+    modulesDir: "modules" in k && k.modules !== undefined ? path(k.modules) : undefined,
     cmdline:
-      typeof k.cmdline === "string"
-        ? k.cmdline.split(/\s+/).filter((a) => a !== "")
-        : (k.cmdline ?? []),
+      !("cmdline" in k) || k.cmdline === undefined
+        ? []
+        : typeof k.cmdline === "string"
+          ? k.cmdline.split(/\s+/).filter((a) => a !== "")
+          : k.cmdline,
   }));
   checkUnique(
     kernels.map((k) => k.name),
     "kernel",
     ["kernels"],
   );
+  return kernels;
+}
 
-  const globalMap = mapOverrides(file.propertyMap, DEFAULT_PROPERTY_MAP, ["propertyMap"]);
-  const configs: FeatureConfig[] = (
-    file.configs ?? [{ name: defaultConfigName([5]), bits: [5] }]
-  ).map((c, i) => {
-    const map = mapOverrides(c.propertyMap, globalMap, ["configs", i, "propertyMap"]);
-    const names =
-      typeof c.bits === "string" ? c.bits.split(",").filter((s) => s.trim() !== "") : c.bits;
-    const bits = [
-      ...new Set(
-        names.map((name, j) => {
-          try {
-            return resolveFeatureName(String(name), map);
-          } catch (error) {
-            throw new PlanFieldError(
-              ["configs", i, "bits", ...(typeof c.bits === "string" ? [] : [j])],
-              (error as Error).message,
-              (error as UsageError).hint,
-            );
-          }
-        }),
-      ),
-    ].sort((a, b) => a - b);
+function configBits(c: NonNullable<PlanFile["configs"]>[number], i: number, ctx: Context) {
+  const map = mapOverrides(
+    c.propertyMap,
+    mapOverrides(ctx.file.propertyMap, DEFAULT_PROPERTY_MAP, ["propertyMap"], ctx.names),
+    ["configs", i, "propertyMap"],
+    ctx.names,
+  );
+  const names = typeof c.bits === "string" ? (splitList(c.bits) ?? []) : c.bits;
+  const bits = names.map((name, j) => {
+    try {
+      return resolveFeatureName(String(name), map);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      const at = ["configs", i, "bits", ...(typeof c.bits === "string" ? [] : [j])];
+      throw new PlanFieldError(at, error.message, error.hint);
+    }
+  });
+  return { map, bits: [...new Set(bits)].sort((a, b) => a - b) };
+}
+
+function configsOf(ctx: Context): FeatureConfig[] {
+  const configs = (
+    ctx.file.configs ?? [
+      { name: defaultConfigName(PLAN_DEFAULTS.bits), bits: [...PLAN_DEFAULTS.bits] },
+    ]
+  ).map((c, i): FeatureConfig => {
+    const { map, bits } = configBits(c, i, ctx);
     const [problem] = checkFeatureDependencies(bits);
     if (problem !== undefined)
       throw new PlanFieldError(
         ["configs", i, "bits"],
         problem.message,
-        `add bit ${problem.missing} to config ${c.name}`,
+        `add bit ${problem.missing} to ${ctx.names.config(i, c.name)}`,
       );
     return {
       name: c.name,
@@ -224,92 +179,140 @@ export function planFromFile(file: PlanFile, baseDir: string): Plan {
     "config",
     ["configs"],
   );
+  return configs;
+}
 
-  const workloads: Workload[] = (file.workloads ?? [{ size: 256 }]).map((w, i) => {
-    const pages = w.pages ?? "default";
-    const at = (field: string): Path => ["workloads", i, field];
-    if (w.size + GUEST_RESERVE_MIB > memoryMiB) {
-      throw new PlanFieldError(
-        at("size"),
-        `size ${w.size} MiB does not fit in a ${memoryMiB} MiB guest (${GUEST_RESERVE_MIB} MiB stay reserved for the kernel and userspace)`,
-        `use size ${Math.max(1, memoryMiB - GUEST_RESERVE_MIB)} or less, or vm.memoryMiB ${w.size + GUEST_RESERVE_MIB}`,
-      );
-    }
-    if (pages === "hugetlb" && w.size % 2 !== 0) {
-      throw new PlanFieldError(
-        at("size"),
-        `hugetlb needs a size that is a multiple of 2 MiB, got ${w.size}`,
-        `use size ${w.size + 1}`,
-      );
-    }
-    let balloon: BalloonScenario = { kind: "page-reporting" };
-    if (w.balloon === "none") balloon = { kind: "none" };
-    else if (typeof w.balloon === "object") {
-      const inflate = w.balloon["inflate-deflate"];
-      if (inflate.inflate > memoryMiB - GUEST_RESERVE_MIB) {
-        throw new PlanFieldError(
-          [...at("balloon"), "inflate-deflate", "inflate"],
-          `inflating by ${inflate.inflate} MiB leaves less than ${GUEST_RESERVE_MIB} MiB of a ${memoryMiB} MiB guest`,
-          `inflate by ${Math.max(1, memoryMiB - GUEST_RESERVE_MIB)} MiB or less`,
-        );
+function balloonOf(w: PlanFileWorkload, i: number, ctx: Context): BalloonScenario {
+  if (w.balloon === "none") return { kind: "none" };
+  if (typeof w.balloon !== "object") return { kind: "page-reporting" };
+  const inflate = w.balloon["inflate-deflate"];
+  const room = ctx.memoryMiB - GUEST_RESERVE_MIB;
+  if (inflate.inflate > room) {
+    throw new PlanFieldError(
+      ["workloads", i, "balloon", "inflate-deflate", "inflate"],
+      `inflating by ${inflate.inflate} MiB leaves less than ${GUEST_RESERVE_MIB} MiB of a ${ctx.memoryMiB} MiB guest`,
+      `inflate by ${Math.max(1, room)} MiB or less`,
+    );
+  }
+  return {
+    kind: "inflate-deflate",
+    inflateMiB: inflate.inflate,
+    timeoutMs: (inflate.timeoutS ?? PLAN_DEFAULTS.inflateTimeoutS) * 1000,
+  };
+}
+
+/**
+ * A workload that must fit in the guest: its size plus what the kernel and userspace need, and
+ * whole 2 MiB pages for hugetlb. `at` is the workload's path, for the names in the message.
+ */
+export function checkWorkloadFit(
+  w: { readonly size: number; readonly pages?: string | undefined },
+  memoryMiB: number,
+  at: Path,
+  names: FieldNames,
+): void {
+  const size: Path = [...at, "size"];
+  if (w.size + GUEST_RESERVE_MIB > memoryMiB) {
+    throw new PlanFieldError(
+      size,
+      `${names.field(size)} ${w.size} MiB does not fit in a ${memoryMiB} MiB guest (${GUEST_RESERVE_MIB} MiB stay reserved for the kernel and userspace)`,
+      `use ${names.field(size)} ${Math.max(1, memoryMiB - GUEST_RESERVE_MIB)} or less, or ${names.field(["vm", "memoryMiB"])} ${w.size + GUEST_RESERVE_MIB}`,
+    );
+  }
+  if (w.pages === "hugetlb" && w.size % 2 !== 0) {
+    throw new PlanFieldError(
+      size,
+      `${names.value([...at, "pages"], "hugetlb")} needs a ${names.field(size)} that is a multiple of 2 MiB, got ${w.size}`,
+      `use ${names.field(size)} ${w.size + 1}`,
+    );
+  }
+}
+
+function workloadsOf(ctx: Context, kernels: Plan["kernels"], configs: FeatureConfig[]): Workload[] {
+  const workloads = (ctx.file.workloads ?? [{ size: PLAN_DEFAULTS.sizeMiB }]).map(
+    (w, i): Workload => {
+      checkWorkloadFit(w, ctx.memoryMiB, ["workloads", i], ctx.names);
+      for (const [field, known] of [
+        ["kernels", kernels.map((k) => k.name)],
+        ["configs", configs.map((c) => c.name)],
+      ] as const) {
+        for (const [j, name] of (w[field] ?? []).entries()) {
+          if (!known.includes(name))
+            throw new PlanFieldError(
+              ["workloads", i, field, j],
+              `workload restricted to ${field.slice(0, -1)} '${name}', which the plan does not declare`,
+              `use one of: ${known.join(", ")}`,
+            );
+        }
       }
-      balloon = {
-        kind: "inflate-deflate",
-        inflateMiB: inflate.inflate,
-        timeoutMs: (inflate.timeoutS ?? DEFAULT_INFLATE_TIMEOUT_S) * 1000,
+      const pages = w.pages ?? "default";
+      return {
+        name: w.name ?? defaultWorkloadName(w.size, pages),
+        sizeMiB: w.size,
+        pages,
+        balloon: balloonOf(w, i, ctx),
+        kernels: w.kernels,
+        configs: w.configs,
       };
-    }
-    for (const [field, known] of [
-      ["kernels", kernels.map((k) => k.name)],
-      ["configs", configs.map((c) => c.name)],
-    ] as const) {
-      for (const [j, name] of (w[field] ?? []).entries()) {
-        if (!known.includes(name))
-          throw new PlanFieldError(
-            [...at(field), j],
-            `workload restricted to ${field.slice(0, -1)} '${name}', which the plan does not declare`,
-            `use one of: ${known.join(", ")}`,
-          );
-      }
-    }
-    return {
-      name: w.name ?? defaultWorkloadName(w.size, pages),
-      sizeMiB: w.size,
-      pages,
-      balloon,
-      kernels: w.kernels,
-      configs: w.configs,
-    };
-  });
+    },
+  );
   checkUnique(
     workloads.map((w) => w.name),
     "workload",
     ["workloads"],
   );
+  return workloads;
+}
 
+function roundsOf({ file, names }: Context, iterations: number): number {
+  const rounds = file.rounds ?? defaultRounds(iterations);
+  if (rounds > iterations) {
+    throw new PlanFieldError(
+      ["rounds"],
+      `${names.field(["rounds"])} (${rounds}) exceeds iterations (${iterations}): every boot must run at least one counted iteration`,
+      `set ${names.field(["rounds"])} to ${iterations} or less`,
+    );
+  }
+  return rounds;
+}
+
+/**
+ * Pure: a schema-valid plan file as a Plan, with the checks a schema cannot express (names
+ * unique and referenced, bits and their dependencies, sizes that fit the VM). Relative paths
+ * are taken from `baseDir`, the plan file's folder; defaults come from plan-defaults.ts.
+ */
+export function planFromFile(
+  file: PlanFile,
+  baseDir: string,
+  names: FieldNames = FILE_FIELD_NAMES,
+): Plan {
+  const ctx: Context = {
+    file,
+    names,
+    memoryMiB: file.vm?.memoryMiB ?? PLAN_DEFAULTS.memoryMiB,
+    path: (p) => (p.startsWith("debian:") || isAbsolute(p) ? p : resolve(baseDir, p)),
+  };
+  const iterations = file.iterations ?? PLAN_DEFAULTS.iterations;
+  const rounds = roundsOf(ctx, iterations);
+  const kernels = kernelsOf(ctx);
+  const configs = configsOf(ctx);
   const plan: Plan = {
     kernels,
     configs,
-    workloads,
+    workloads: workloadsOf(ctx, kernels, configs),
     iterations,
-    warmups: file.warmup ?? 0,
+    warmups: file.warmup ?? PLAN_DEFAULTS.warmups,
     rounds,
     seed: file.seed,
-    memoryMiB,
-    vcpus: file.vm?.vcpus ?? 2,
-    accel: file.accelerator ?? "auto",
-    events:
-      typeof file.events === "string"
-        ? file.events
-            .split(",")
-            .map((e) => e.trim())
-            .filter((e) => e !== "")
-        : (file.events ?? [...DEFAULT_EVENTS]),
-    settleMs: file.settleMs ?? DEFAULT_SETTLE_MS,
-    bootTimeoutMs: (file.bootTimeoutS ?? 120) * 1000,
+    memoryMiB: ctx.memoryMiB,
+    vcpus: file.vm?.vcpus ?? PLAN_DEFAULTS.vcpus,
+    accel: file.accelerator ?? PLAN_DEFAULTS.accel,
+    events: splitList(file.events) ?? [...DEFAULT_EVENTS],
+    settleMs: file.settleMs ?? PLAN_DEFAULTS.settleMs,
+    bootTimeoutMs: (file.bootTimeoutS ?? PLAN_DEFAULTS.bootTimeoutS) * 1000,
     vmstat: file.vmstat ?? [...DEFAULT_VMSTAT],
     guestStats: file.guestStats ?? false,
-    balloonModule: file.balloonModule === undefined ? undefined : path(file.balloonModule),
+    balloonModule: file.balloonModule === undefined ? undefined : ctx.path(file.balloonModule),
   };
   if (planCells(plan).length === 0) {
     throw new PlanFieldError(
@@ -319,74 +322,4 @@ export function planFromFile(file: PlanFile, baseDir: string): Plan {
     );
   }
   return plan;
-}
-
-/** The node at `path`, or its nearest ancestor that exists, for a line number. */
-function nodeAt(
-  doc: Document,
-  path: Path,
-  keyOf?: string,
-): { range?: [number, number, number] | null } | undefined {
-  let node: unknown = doc.contents;
-  for (const part of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === part);
-      if (pair === undefined) break;
-      node = pair.value ?? pair.key;
-    } else if (isSeq(node) && typeof part === "number" && node.items[part] !== undefined) {
-      node = node.items[part];
-    } else break;
-  }
-  if (keyOf !== undefined && isMap(node)) {
-    const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === keyOf);
-    if (pair !== undefined) node = pair.key;
-  }
-  return node as Node | undefined;
-}
-
-/** Pure: parses plan text (YAML, or JSON, which is YAML) into a Plan; errors name file, line and field. */
-export function parsePlanText(text: string, fileName: string, baseDir: string): Plan {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const where = (offset: number | undefined): string =>
-    `${basename(fileName)}:${offset === undefined ? 1 : lineCounter.linePos(offset).line}`;
-  const [syntax] = doc.errors;
-  if (syntax !== undefined) {
-    throw new UsageError(`${where(syntax.pos[0])}: ${syntax.message.split("\n")[0]}`, {
-      hint: "fix the YAML syntax",
-    });
-  }
-  const parsed = planFileSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
-    const node = nodeAt(doc, issue.path as Path, key);
-    const field = formatPath(
-      key === undefined ? (issue.path as Path) : [...(issue.path as Path), key],
-    );
-    const message = key === undefined ? issue.message : `unknown field (a typo?)`;
-    throw new UsageError(`${where(node?.range?.[0] ?? undefined)}: ${field}: ${message}`, {
-      hint: "see the plan file reference in the README",
-    });
-  }
-  try {
-    return planFromFile(parsed.data, baseDir);
-  } catch (error) {
-    if (!(error instanceof PlanFieldError)) throw error;
-    const node = nodeAt(doc, error.path);
-    throw new UsageError(
-      `${where(node?.range?.[0] ?? undefined)}: ${formatPath(error.path)}: ${error.message}`,
-      { hint: error.hint ?? "fix the plan file" },
-    );
-  }
-}
-
-export async function loadPlanFile(file: string): Promise<{ plan: Plan; text: string }> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new UsageError(`plan file ${file} cannot be read`, { hint: "check the --plan path" });
-  }
-  return { plan: parsePlanText(text, file, dirname(resolve(file))), text };
 }

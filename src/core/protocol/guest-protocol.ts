@@ -12,13 +12,6 @@ export const GUEST_BALLOON_MODULE = `${GUEST_WORK_DIR}/virtio_balloon.ko`;
 export const FLUSH_PARAMETER = "/sys/module/page_reporting/parameters/flush";
 /** bench.sh writes 512 (a page budget) to the flush parameter before every iteration. */
 export const FLUSH_PAGES = 512;
-/**
- * Without the series' flush parameter, free page reporting runs from a delayed work item
- * (mm/page_reporting.c: PAGE_REPORTING_DELAY = 2 s after enough free pages accumulate); waiting
- * 3 s lets it report what the previous iteration freed before the next one allocates.
- */
-export const DEFAULT_SETTLE_MS = 3_000;
-export const DEFAULT_EVENTS = ["task-clock", "instructions", "cache-misses"] as const;
 
 export type SettleMode =
   | { readonly method: "flush"; readonly pages: number }

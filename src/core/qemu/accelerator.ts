@@ -1,5 +1,3 @@
-import { constants } from "node:fs";
-import { access, readdir } from "node:fs/promises";
 import { EnvironmentError, UsageError } from "../errors.js";
 import type { Accelerator } from "./qemu-argv.js";
 
@@ -26,32 +24,6 @@ const CPU_FOR: Record<Accelerator, string> = { kvm: "host", tcg: "max" };
 export function parseAcceleratorRequest(value: string): AcceleratorRequest {
   if (value === "kvm" || value === "tcg" || value === "auto") return value;
   throw new UsageError(`unknown accelerator '${value}'`, { hint: "use --accel kvm, tcg or auto" });
-}
-
-export async function readHostAccelFacts(
-  devKvm = "/dev/kvm",
-  sysModule = "/sys/module",
-): Promise<HostAccelFacts> {
-  let kvmDevice: HostAccelFacts["kvmDevice"] = "ok";
-  try {
-    await access(devKvm, constants.F_OK);
-    try {
-      await access(devKvm, constants.R_OK | constants.W_OK);
-    } catch {
-      kvmDevice = "no-access";
-    }
-  } catch {
-    kvmDevice = "missing";
-  }
-  let kvmModules: string[];
-  try {
-    kvmModules = (await readdir(sysModule))
-      .filter((m) => m === "kvm" || m.startsWith("kvm_"))
-      .sort();
-  } catch {
-    kvmModules = [];
-  }
-  return { kvmDevice, kvmModules };
 }
 
 /** Whether KVM here can boot a stock kernel, and if not, why (in words). */

@@ -1,72 +1,80 @@
+import { z } from "zod";
 import type { PerfRun } from "../perf/perf-csv.js";
 
-export type CounterStatus = "counted" | "not-supported" | "not-counted";
+export const COUNTER_STATUSES = ["counted", "not-supported", "not-counted"] as const;
+export type CounterStatus = (typeof COUNTER_STATUSES)[number];
 
-export interface SampleCounter {
-  readonly status: CounterStatus;
+export const sampleCounterSchema = z.object({
+  status: z.enum(COUNTER_STATUSES),
   /** null unless counted: a missing count is never a zero. */
-  readonly value: number | null;
-  readonly unit: string;
-  readonly runTimeNs?: number | undefined;
-  readonly enabledPct?: number | undefined;
-}
+  value: z.number().nullable(),
+  unit: z.string(),
+  runTimeNs: z.number().optional(),
+  enabledPct: z.number().optional(),
+});
+export type SampleCounter = z.infer<typeof sampleCounterSchema>;
 
-export interface SettleRecord {
+export const settleSchema = z.object({
   /**
    * "flush": page_reporting's flush parameter was written; "sleep": the kernel lacks it;
    * "none": the scenario does neither (only drop_caches).
    */
-  readonly method: "flush" | "sleep" | "none";
-  readonly flushPages?: number;
-  readonly sleptMs?: number;
-}
-
-/** One iteration: one JSON line in samples.jsonl. */
-export interface Sample {
-  readonly schema: 1;
-  readonly cell: string;
-  readonly kernel: string;
-  readonly config: string;
-  readonly workload: string;
-  /** 1-based among counted iterations; warm-ups are numbered separately and flagged. */
-  readonly iteration: number;
-  readonly warmup: boolean;
-  readonly startedAt: string;
-  /** Host-side wall time of the iteration's SSH command. */
-  readonly wallMs: number;
-  /** Guest-side time of drop_caches plus flush/settle, and of the perf command (absent on import). */
-  readonly guestPrepareMs?: number | undefined;
-  readonly guestPerfMs?: number | undefined;
-  readonly settle: SettleRecord;
-  readonly counters: Readonly<Record<string, SampleCounter>>;
-  /** Which boot of the cell ran it (absent on import). */
-  readonly round?: number | undefined;
-  readonly boot?: string | undefined;
-  /** The raw CSV file (in the cell's folder) and the 0-based perf run in it. */
-  readonly rawCsv?: string | undefined;
-  readonly perfRun?: number | undefined;
-  readonly telemetry?: IterationTelemetry | undefined;
-}
+  method: z.enum(["flush", "sleep", "none"]),
+  flushPages: z.number().optional(),
+  sleptMs: z.number().optional(),
+});
+export type SettleRecord = z.infer<typeof settleSchema>;
 
 /** Host- and guest-side measurements around one iteration. */
-export interface IterationTelemetry {
+export const telemetrySchema = z.object({
   /** The QEMU process's resident set before the iteration (before any balloon move) and after. */
-  readonly rssBeforeBytes: number;
-  readonly rssAfterBytes: number;
+  rssBeforeBytes: z.number(),
+  rssAfterBytes: z.number(),
   /** query-balloon's `actual` after the iteration. */
-  readonly balloonActualBytes: number;
+  balloonActualBytes: z.number(),
   /** /proc/vmstat deltas across the perf command. */
-  readonly vmstatDeltas: Readonly<Record<string, number>>;
+  vmstatDeltas: z.record(z.string(), z.number()),
   /** The inflate-then-deflate scenario: how long each move took and the RSS while inflated. */
-  readonly inflate?: {
-    readonly targetBytes: number;
-    readonly inflateMs: number;
-    readonly deflateMs: number;
-    readonly rssInflatedBytes: number;
-  };
+  inflate: z
+    .object({
+      targetBytes: z.number(),
+      inflateMs: z.number(),
+      deflateMs: z.number(),
+      rssInflatedBytes: z.number(),
+    })
+    .optional(),
   /** Guest memory statistics from the balloon device after the iteration (plan: guestStats). */
-  readonly guestStats?: Readonly<Record<string, number>>;
-}
+  guestStats: z.record(z.string(), z.number()).optional(),
+});
+export type IterationTelemetry = z.infer<typeof telemetrySchema>;
+
+/** One iteration: one JSON line in a cell's samples.jsonl. */
+export const sampleSchema = z.object({
+  schema: z.literal(1),
+  cell: z.string(),
+  kernel: z.string(),
+  config: z.string(),
+  workload: z.string(),
+  /** 1-based among counted iterations; warm-ups are numbered separately and flagged. */
+  iteration: z.int().min(1),
+  warmup: z.boolean(),
+  startedAt: z.string(),
+  /** Host-side wall time of the iteration's SSH command. */
+  wallMs: z.number(),
+  /** Guest-side time of drop_caches plus flush/settle, and of the perf command (absent on import). */
+  guestPrepareMs: z.number().optional(),
+  guestPerfMs: z.number().optional(),
+  settle: settleSchema,
+  counters: z.record(z.string(), sampleCounterSchema),
+  /** Which boot of the cell ran it (absent in results of the first version). */
+  round: z.int().optional(),
+  boot: z.string().optional(),
+  /** The raw CSV file (in the cell's folder) and the 0-based perf run in it. */
+  rawCsv: z.string().optional(),
+  perfRun: z.int().optional(),
+  telemetry: telemetrySchema.optional(),
+});
+export type Sample = z.infer<typeof sampleSchema>;
 
 /** Pure: the counters of one perf run as a sample's counter map. */
 export function countersFromPerfRun(run: PerfRun): Record<string, SampleCounter> {

@@ -20,7 +20,3 @@ export function studentTQuantile(p: number, df: number): number {
 export function normalCdf(z: number): number {
   return jStat.normal.cdf(z, 0, 1);
 }
-
-export function normalQuantile(p: number): number {
-  return jStat.normal.inv(p, 0, 1);
-}

@@ -3,14 +3,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { BalloonBenchError, TimeoutError } from "../../core/errors.js";
 import type { QmpClient } from "../qmp/qmp-client.js";
 import { QmpProtocolError } from "../qmp/qmp-errors.js";
-import { BALLOON_DEVICE_ID } from "../../core/balloon/balloon-device.js";
+import { BALLOON_QOM_PATH } from "../../core/balloon/balloon-device.js";
 
 export const MiB = 1024 * 1024;
-/** QOM path of the balloon device we add (`-device virtio-balloon-pci,id=balloon0`). */
-export const BALLOON_QOM_PATH = `/machine/peripheral/${BALLOON_DEVICE_ID}`;
+
+/** The part of a QMP client the balloon needs (commands and events). */
+export type BalloonQmp = Pick<QmpClient, "execute" | "onEvent">;
 
 /** `query-balloon`: the guest's logical memory size as the balloon driver last reported it. */
-export async function queryBalloonActualBytes(qmp: QmpClient): Promise<number> {
+export async function queryBalloonActualBytes(qmp: BalloonQmp): Promise<number> {
   const reply = await qmp.execute<{ actual?: unknown }>("query-balloon");
   if (typeof reply.actual !== "number") {
     throw new QmpProtocolError("query-balloon returned no numeric 'actual'");
@@ -65,7 +66,7 @@ export class BalloonTimeoutError extends TimeoutError {
  * to the current size produces none.
  */
 export async function moveBalloon(
-  qmp: QmpClient,
+  qmp: BalloonQmp,
   targetBytes: number,
   options: BalloonMoveOptions,
 ): Promise<BalloonMove> {
@@ -137,7 +138,7 @@ export function parseGuestMemoryStats(value: unknown): GuestMemoryStats {
 }
 
 /** Asks the guest driver to send statistics every `intervalS` seconds (0 turns polling off). */
-export async function setGuestStatsPolling(qmp: QmpClient, intervalS: number): Promise<void> {
+export async function setGuestStatsPolling(qmp: BalloonQmp, intervalS: number): Promise<void> {
   await qmp.execute("qom-set", {
     path: BALLOON_QOM_PATH,
     property: "guest-stats-polling-interval",
@@ -145,7 +146,7 @@ export async function setGuestStatsPolling(qmp: QmpClient, intervalS: number): P
   });
 }
 
-export async function readGuestMemoryStats(qmp: QmpClient): Promise<GuestMemoryStats> {
+export async function readGuestMemoryStats(qmp: BalloonQmp): Promise<GuestMemoryStats> {
   return parseGuestMemoryStats(
     await qmp.execute("qom-get", { path: BALLOON_QOM_PATH, property: "guest-stats" }),
   );
@@ -156,7 +157,7 @@ export async function readGuestMemoryStats(qmp: QmpClient): Promise<GuestMemoryS
  * the stats request asynchronously, so the first read after enabling is usually empty.
  */
 export async function waitForGuestMemoryStats(
-  qmp: QmpClient,
+  qmp: BalloonQmp,
   options: { readonly timeoutMs: number; readonly sinceS?: number },
 ): Promise<GuestMemoryStats> {
   const deadline = performance.now() + options.timeoutMs;

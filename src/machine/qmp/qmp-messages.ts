@@ -113,7 +113,3 @@ export function parseServerMessage(line: string): QmpServerMessage {
   throw new QmpProtocolError(`QMP peer sent an unknown message: ${truncate(line)}`);
 }
 
-export function formatQemuVersion(greeting: QmpGreeting): string {
-  const { major, minor, micro } = greeting.version;
-  return `${major}.${minor}.${micro}`;
-}

@@ -1,20 +1,21 @@
 import { appendFile, writeFile } from "node:fs/promises";
-import { UsageError } from "../core/errors.js";
+import { UsageError } from "../../core/errors.js";
 import {
   applyGates,
   buildComparison,
   parseBaselineSelector,
   parseExpectImprovement,
   type Direction,
-} from "../core/compare/compare-model.js";
-import { loadCells, withVmstatMetrics } from "../experiment/load-cells.js";
-import { readCalibration } from "../core/compare/calibration.js";
-import { renderHtml } from "../core/compare/render-html.js";
-import { renderJson } from "../core/compare/render-json.js";
-import { renderJunit } from "../core/compare/render-junit.js";
-import { renderMarkdown, renderText } from "../core/compare/render-table.js";
-import { EXIT_FAILURE } from "./exit-codes.js";
-import type { CliIo } from "./program.js";
+} from "../../core/compare/compare-model.js";
+import { withVmstatMetrics } from "../../core/compare/vmstat-metrics.js";
+import { loadCells } from "../../experiment/load-cells.js";
+import { readCalibration } from "../../experiment/calibration-file.js";
+import { renderHtml } from "../../core/compare/render-html.js";
+import { renderJson } from "../../core/compare/render-json.js";
+import { renderJunit } from "../../core/compare/render-junit.js";
+import { renderMarkdown, renderText } from "../../core/compare/render-table.js";
+import { EXIT_FAILURE } from "../exit-codes.js";
+import type { CliIo } from "../io.js";
 
 export interface CompareCliOptions {
   baseline?: string;

@@ -1,35 +1,14 @@
 import type { Command } from "commander";
-import { addMachineOptions, explicitOptions } from "./machine-options.js";
+import { addMachineOptions, explicitOptions } from "./options.js";
 import { DEFAULT_VM_NAME } from "../live/live-paths.js";
-import type { CliIo } from "./program.js";
+import type { ProfileCliOptions } from "./commands/profile.js";
+import type { UpCliOptions } from "./commands/up.js";
+import type { CliIo } from "./io.js";
 
 /** The argv the program parsed (commander keeps it, untyped, as rawArgs), with `--` still in it. */
 function rawArgsOf(command: Command): readonly string[] {
   const parsed = (command.parent as { rawArgs?: unknown } | null)?.rawArgs;
   return Array.isArray(parsed) ? (parsed as string[]) : process.argv;
-}
-
-export interface UpCliOptions {
-  name: string;
-  kernel: string[];
-  features: string;
-  map: string[];
-  memory: string;
-  vcpus: string;
-  accel: string;
-  qemu?: string;
-  bootTimeout: string;
-  plan?: string;
-  config?: string;
-  planKernel?: string;
-}
-
-export interface ProfileCliOptions {
-  size: string;
-  huge?: boolean;
-  event: string;
-  out?: string;
-  top: string;
 }
 
 /**
@@ -49,7 +28,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
     .option("--config <name>", "with --plan: which feature config (needed when it has several)")
     .option("--plan-kernel <name>", "with --plan: which kernel (needed when it has several)")
     .action(async (options: UpCliOptions, command: Command) => {
-      const { upCommand } = await import("./vm-command-actions.js");
+      const { upCommand } = await import("./commands/up.js");
       await upCommand(options, explicitOptions(command), io);
     });
 
@@ -58,7 +37,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
     .description("stop a live VM (QMP quit, then SIGTERM, then SIGKILL) and remove its state")
     .option("--quit-timeout <s>", "how long QEMU has to obey QMP quit before SIGTERM", "10")
     .action(async (name: string | undefined, options: { quitTimeout: string }) => {
-      const { downCommand } = await import("./vm-command-actions.js");
+      const { downCommand } = await import("./commands/down.js");
       await downCommand(name ?? DEFAULT_VM_NAME, options, io);
     });
 
@@ -67,7 +46,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
     .description("list live VMs; removes the state of VMs whose QEMU has exited")
     .option("--json", "print the recorded state of each live VM as JSON")
     .action(async (options: { json?: boolean }) => {
-      const { lsCommand } = await import("./vm-command-actions.js");
+      const { lsCommand } = await import("./commands/ls.js");
       await lsCommand(options, io);
     });
 
@@ -77,7 +56,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
       "an interactive shell in the guest (a real terminal: resize, Ctrl-C reach the guest)",
     )
     .action(async (name: string | undefined) => {
-      const { shellCommand } = await import("./vm-command-actions.js");
+      const { shellCommand } = await import("./commands/shell.js");
       await shellCommand(name ?? DEFAULT_VM_NAME, io);
     });
 
@@ -87,7 +66,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
     .argument("[name-and-command...]", "the VM name (optional), then -- and the command")
     .description("run one command in the guest, streaming its output; exits with its exit code")
     .action(async (words: string[], _options: unknown, command: Command) => {
-      const { execCommand, splitAtDoubleDash } = await import("./vm-command-actions.js");
+      const { execCommand, splitAtDoubleDash } = await import("./commands/exec.js");
       const { name, argv } = splitAtDoubleDash(words, rawArgsOf(command));
       await execCommand(name, argv, io);
     });
@@ -104,7 +83,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
       "move the balloon and wait until it gets there, show `actual`, or guest memory statistics",
     )
     .action(async (words: string[], options: { timeout: string }) => {
-      const { balloonCommand } = await import("./vm-command-actions.js");
+      const { balloonCommand } = await import("./commands/balloon.js");
       await balloonCommand(words, options, io);
     });
 
@@ -115,7 +94,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
     .option("--events", "print QMP events as they come (one JSON line each) until Ctrl-C")
     .description("send one raw QMP command and pretty-print the reply, or follow events")
     .action(async (words: string[], options: { events?: boolean }) => {
-      const { qmpCommand } = await import("./vm-command-actions.js");
+      const { qmpCommand } = await import("./commands/qmp.js");
       await qmpCommand(words, options, io);
     });
 
@@ -137,7 +116,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
     )
     .option("--top <N>", "how many `perf report` lines to print", "20")
     .action(async (name: string | undefined, options: ProfileCliOptions) => {
-      const { profileCommand } = await import("./vm-command-actions.js");
+      const { profileCommand } = await import("./commands/profile.js");
       await profileCommand(name ?? DEFAULT_VM_NAME, options, io);
     });
 
@@ -146,7 +125,7 @@ export function addVmCommands(program: Command, io: CliIo): void {
     .description("balloon feature bits of a live VM: requested, offered by the device, negotiated")
     .option("--json", "print them as JSON")
     .action(async (name: string | undefined, options: { json?: boolean }) => {
-      const { featuresCommand } = await import("./vm-command-actions.js");
+      const { featuresCommand } = await import("./commands/features.js");
       await featuresCommand(name ?? DEFAULT_VM_NAME, options, io);
     });
 }

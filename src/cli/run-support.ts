@@ -1,0 +1,72 @@
+import { join } from "node:path";
+import { BalloonBenchError, UsageError } from "../core/errors.js";
+import type { Plan } from "../core/plan/plan.js";
+import { PLAN_FLAGS, planFromFlags } from "../core/plan/plan-flags.js";
+import { renderSummary, summarizeSamples } from "../core/results-format/summary.js";
+import { ResultsDir } from "../experiment/results-dir.js";
+import type { ExperimentResult } from "../experiment/run-experiment.js";
+import { plainReporter, type RunReporter } from "../experiment/run-reporter.js";
+import type { CliIo } from "./io.js";
+import { loadPlanFile } from "./load-plan.js";
+import type { RunCliOptions } from "./options.js";
+import { setInterruptNote } from "./process-guard.js";
+import { ttyReporter } from "./tty-reporter.js";
+
+function defaultOutDir(prefix: string): string {
+  return join("results", `${prefix}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+}
+
+/** --plan FILE or the plan flags (not both), and --out. */
+export async function resolveRun(
+  options: RunCliOptions,
+  explicitFlags: readonly string[],
+  outPrefix = "run",
+): Promise<{ plan: Plan; out: string }> {
+  const out = options.out ?? defaultOutDir(outPrefix);
+  if (options.plan === undefined) return { plan: planFromFlags(options, process.cwd()), out };
+  const clash = explicitFlags.find((f): f is keyof typeof PLAN_FLAGS => f in PLAN_FLAGS);
+  if (clash !== undefined) {
+    throw new UsageError(
+      `${PLAN_FLAGS[clash]} cannot be combined with --plan (the plan file defines it)`,
+      { hint: `set it in ${options.plan}, or drop --plan` },
+    );
+  }
+  return { plan: await loadPlanFile(options.plan), out };
+}
+
+export function makeReporter(io: CliIo): RunReporter {
+  return process.stderr.isTTY && process.env["CI"] === undefined
+    ? ttyReporter(process.stderr)
+    : plainReporter((line) => io.stderr(`${line}\n`));
+}
+
+/** Says how to resume once the results directory exists, in case a signal ends the run. */
+export function noteHowToResume(dir: string): void {
+  setInterruptNote(
+    `balloon-bench: completed iterations are saved in ${dir}; to resume, run the same command again with --out ${dir}`,
+  );
+}
+
+/** Per cell: the mean ± sd table, read back from disk (resumed iterations included). */
+export async function printExperimentResult(result: ExperimentResult, io: CliIo): Promise<void> {
+  const results = await ResultsDir.open(result.resultsDir);
+  const accelerator = result.accelerator.accelerator;
+  for (const cell of result.cells) {
+    const samples = await results.readSamples(cell.id);
+    if (samples.length === 0) continue;
+    io.stdout(`\n${cell.kernel}, ${cell.config}, ${cell.workload} (${accelerator})\n`);
+    io.stdout(`${renderSummary(summarizeSamples(samples), { accelerator })}\n`);
+  }
+  for (const skipped of result.skipped)
+    io.stdout(`\nskipped config ${skipped.config}: ${skipped.reason}\n`);
+  io.stdout(`\nresults: ${result.resultsDir}\n`);
+}
+
+/** Failed cells make the run exit 1 after everything else ran; the error lists them. */
+export function assertNoFailedCells(result: ExperimentResult): void {
+  if (result.failed.length === 0) return;
+  const list = result.failed.map((f) => `${f.cell} (${f.reason})`).join("; ");
+  throw new BalloonBenchError(`${result.failed.length} cell(s) failed: ${list}`, {
+    hint: `see the console tails in ${join(result.resultsDir, "manifest.json")}; re-run the same command to retry them`,
+  });
+}

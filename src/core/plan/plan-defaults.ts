@@ -1,0 +1,49 @@
+/**
+ * Every default of a plan, in one place: the plan file, the `run`/`calibrate`/`up` flags and
+ * their --help text all read them from here.
+ */
+
+/** Memory the guest kernel and userspace need besides alloc_once's allocation. */
+export const GUEST_RESERVE_MIB = 384;
+
+/**
+ * Without the series' flush parameter, free page reporting runs from a delayed work item
+ * (mm/page_reporting.c: PAGE_REPORTING_DELAY = 2 s after enough free pages accumulate); waiting
+ * 3 s lets it report what the previous iteration freed before the next one allocates.
+ */
+export const DEFAULT_SETTLE_MS = 3_000;
+export const DEFAULT_EVENTS = ["task-clock", "instructions", "cache-misses"] as const;
+
+/** /proc/vmstat fields recorded per iteration unless the plan names others. */
+export const DEFAULT_VMSTAT = [
+  "pgfault",
+  "pgalloc_normal",
+  "pgfree",
+  "thp_fault_alloc",
+  "thp_fault_fallback",
+  "htlb_buddy_alloc_success",
+  "balloon_inflate",
+  "balloon_deflate",
+] as const;
+
+export const PLAN_DEFAULTS = {
+  memoryMiB: 2048,
+  vcpus: 2,
+  iterations: 10,
+  warmups: 0,
+  sizeMiB: 256,
+  bits: [5] as readonly number[],
+  accel: "auto",
+  settleMs: DEFAULT_SETTLE_MS,
+  bootTimeoutS: 120,
+  inflateTimeoutS: 120,
+  kernel: { name: "debian-stock", path: "debian:amd64" },
+} as const;
+
+/** Boots per kernel × config when the plan does not say: see defaultRounds. */
+export const DEFAULT_ROUNDS_MAX = 5;
+
+/** Iterations are spread over this many boots per cell unless the plan sets `rounds`. */
+export function defaultRounds(iterations: number): number {
+  return Math.min(iterations, DEFAULT_ROUNDS_MAX);
+}

@@ -1,0 +1,34 @@
+import type { BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
+import type { BalloonQmp } from "../machine/balloon/balloon-control.js";
+import type { ExecResult } from "../machine/guest/guest-ssh.js";
+import type { PreparedKernel } from "../machine/kernel/prepared-kernel.js";
+
+/**
+ * What a boot needs of a running guest: a shell over SSH, QMP for the balloon, the QEMU
+ * process's RSS, and a way to stop it. The real one wraps a booted GuestVm; tests drive the
+ * experiment engine with a fake one, without QEMU.
+ */
+export interface GuestSession extends AsyncDisposable {
+  /** From QEMU spawn to a logged-in SSH session. */
+  readonly bootToSshMs: number;
+  /** Runs argv in the guest (quoted for its sh); resolves with the exit, never throws for it. */
+  exec(argv: readonly string[], options?: { readonly timeoutMs?: number }): Promise<ExecResult>;
+  /** Runs one of our fixed scripts through the guest's sh. */
+  shell(script: string): Promise<ExecResult>;
+  /** Writes a file in the guest, checked by its sha256 there. */
+  upload(path: string, data: Buffer, mode: number): Promise<void>;
+  readonly qmp: BalloonQmp;
+  /** The QEMU process's resident set size on the host. */
+  hostRssBytes(): Promise<number>;
+  /** Stops QEMU in steps; says how it stopped. */
+  stop(): Promise<{ readonly method: string }>;
+}
+
+export interface BootRequest {
+  readonly kernel: PreparedKernel;
+  readonly balloon: BalloonDeviceSpec;
+  /** Where console.log and qemu-stderr.log go. */
+  readonly logDir: string;
+  /** A user's virtio_balloon.ko replaces the kernel's: skip the boot-time modprobe. */
+  readonly deferBalloonModule: boolean;
+}

@@ -1,0 +1,86 @@
+import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { UsageError } from "../core/errors.js";
+import type { KernelSpec } from "../core/plan/kernel-spec.js";
+import { readRssBytes } from "../machine/balloon/balloon-control.js";
+import { bootGuest } from "../machine/guest/guest-vm.js";
+import {
+  checkKernelImages,
+  guestBootOptions,
+  hostFacts,
+  inspectQemu,
+  prepareMachine,
+  type MachineRequest,
+  type PreparedMachine,
+  type QemuFacts,
+} from "../machine/prepare-machine.js";
+import { buildAllocOnce } from "../machine/workload/alloc-once.js";
+import { cacheDir } from "../util/paths.js";
+import type { BootRequest, GuestSession } from "./guest-session.js";
+
+/** A file's bytes with their sha256 (uploaded to the guest, recorded in results). */
+export interface HashedFile {
+  readonly bytes: Buffer;
+  readonly sha256: string;
+}
+
+/**
+ * What the experiment engine needs of the machine layer. The real one is below; the engine's
+ * unit tests pass a fake one, so resume, failure policy and interrupts are tested without QEMU.
+ */
+export interface MachinePort {
+  inspectQemu(requested: string | undefined): Promise<QemuFacts>;
+  checkKernelImages(specs: readonly KernelSpec[]): Promise<void>;
+  prepareMachine(request: MachineRequest): Promise<PreparedMachine>;
+  /** alloc_once, compiled static; its source's sha256 too. */
+  workload(): Promise<HashedFile & { readonly sourceSha256: string }>;
+  /** A user-supplied file (the balloon module): refused in one line when it is not a file. */
+  userFile(path: string, what: string, hint: string): Promise<HashedFile>;
+  boot(
+    machine: PreparedMachine,
+    shape: { memoryMiB: number; vcpus: number; bootTimeoutMs: number },
+    request: BootRequest,
+  ): Promise<GuestSession>;
+  host(): { kernel: string; cpuModel: string; hostname: string };
+}
+
+const sha256 = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
+
+async function bootSession(
+  machine: PreparedMachine,
+  shape: { memoryMiB: number; vcpus: number; bootTimeoutMs: number },
+  request: BootRequest,
+): Promise<GuestSession> {
+  const guest = await bootGuest(guestBootOptions(machine, { ...shape, ...request }));
+  return {
+    bootToSshMs: guest.bootToSshMs,
+    exec: (argv, options) => guest.ssh.exec(argv, options),
+    shell: (script) => guest.ssh.execShell(script),
+    upload: (path, data, mode) => guest.ssh.writeFile(path, data, mode),
+    qmp: guest.vm.qmp,
+    hostRssBytes: () => readRssBytes(guest.vm.pid),
+    stop: () => guest.stop(),
+    [Symbol.asyncDispose]: () => guest[Symbol.asyncDispose](),
+  };
+}
+
+export const realMachinePort: MachinePort = {
+  inspectQemu,
+  checkKernelImages,
+  prepareMachine,
+  async workload() {
+    const built = await buildAllocOnce(cacheDir());
+    const bytes = await readFile(built.path);
+    return { bytes, sha256: built.sha256, sourceSha256: built.sourceSha256 };
+  },
+  async userFile(path, what, hint) {
+    const info = await stat(path).catch(() => undefined);
+    if (info === undefined || !info.isFile()) {
+      throw new UsageError(`${what} '${path}' does not exist or is not a file`, { hint });
+    }
+    const bytes = await readFile(path);
+    return { bytes, sha256: sha256(bytes) };
+  },
+  boot: bootSession,
+  host: hostFacts,
+};

@@ -1,0 +1,120 @@
+import { readFile } from "node:fs/promises";
+import { cpus, hostname, release } from "node:os";
+import { join } from "node:path";
+import type { KernelSpec } from "../core/plan/kernel-spec.js";
+import {
+  chooseAccelerator,
+  type AcceleratorChoice,
+  type AcceleratorRequest,
+} from "../core/qemu/accelerator.js";
+import type { BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
+import { cacheDir } from "../util/paths.js";
+import type { GuestBootOptions } from "./guest/guest-vm.js";
+import { ensureGuestImage, type GuestImage } from "./image/guest-image.js";
+import { readKernelImageHeader } from "./kernel/kernel-image.js";
+import { resolveKernelSpecs } from "./kernel/kernel-source.js";
+import { prepareKernel, type PreparedKernel } from "./kernel/prepared-kernel.js";
+import { readHostAccelFacts } from "./qemu/host-accel-facts.js";
+import {
+  readDeviceProperties,
+  readQemuBinaryInfo,
+  resolveQemuBinary,
+  type QemuBinaryInfo,
+} from "./qemu/qemu-binary.js";
+
+/** A QEMU binary and what it can do, read before anything is booted. */
+export interface QemuFacts {
+  readonly path: string;
+  readonly info: QemuBinaryInfo;
+  /** Properties its virtio-balloon-pci has (`-device virtio-balloon-pci,help`). */
+  readonly deviceProperties: ReadonlySet<string>;
+}
+
+export async function inspectQemu(requested: string | undefined): Promise<QemuFacts> {
+  const path = await resolveQemuBinary(requested);
+  return {
+    path,
+    info: await readQemuBinaryInfo(path),
+    deviceProperties: new Set(await readDeviceProperties(path, "virtio-balloon-pci")),
+  };
+}
+
+/** Every kernel image given by path is checked (bzImage header) before anything else happens. */
+export async function checkKernelImages(specs: readonly KernelSpec[]): Promise<void> {
+  for (const spec of specs) {
+    if (!spec.kernelPath.startsWith("debian:")) await readKernelImageHeader(spec.kernelPath);
+  }
+}
+
+/** A kernel made ready to boot, and whether hugetlb workloads have a chance on it. */
+export type MachineKernel = PreparedKernel & { readonly hugetlbOk: boolean };
+
+/** Everything a boot needs that does not change from boot to boot. */
+export interface PreparedMachine {
+  readonly qemu: QemuFacts;
+  readonly accelerator: AcceleratorChoice;
+  readonly kernels: ReadonlyMap<string, MachineKernel>;
+  readonly image: GuestImage;
+}
+
+export interface MachineRequest {
+  readonly qemu: QemuFacts;
+  readonly accel: AcceleratorRequest;
+  /** The kernels to prepare; none means Debian's stock kernel. */
+  readonly kernels: readonly KernelSpec[];
+  readonly log: (line: string) => void;
+}
+
+/** Does hugetlb have a chance on this kernel? Checked from its config before booting, when known. */
+async function hugetlbConfigured(kernel: PreparedKernel, spec: KernelSpec): Promise<boolean> {
+  if (spec.modulesDir === undefined) return true;
+  const config = await readFile(
+    join(spec.modulesDir, "boot", `config-${kernel.release}`),
+    "utf8",
+  ).catch(() => undefined);
+  return config === undefined || /^CONFIG_HUGETLBFS=y$/m.test(config);
+}
+
+/**
+ * The machine `run`, `calibrate` and `up` boot: the accelerator (chosen, never silently
+ * changed), the kernels (fetched and prepared, cached), the guest image (built when missing).
+ */
+export async function prepareMachine(request: MachineRequest): Promise<PreparedMachine> {
+  const accelerator = chooseAccelerator(request.accel, await readHostAccelFacts());
+  for (const warning of accelerator.warnings) request.log(`warning: ${warning}`);
+  request.log(`accelerator: ${accelerator.accelerator} (${accelerator.reason})`);
+  const cache = cacheDir();
+  const kernels = new Map<string, MachineKernel>();
+  for (const spec of await resolveKernelSpecs(cache, request.kernels, request.log)) {
+    const kernel = await prepareKernel(cache, spec, request.log);
+    kernels.set(spec.name, { ...kernel, hugetlbOk: await hugetlbConfigured(kernel, spec) });
+  }
+  const image = await ensureGuestImage(cache, { progress: request.log });
+  return { qemu: request.qemu, accelerator, kernels, image };
+}
+
+/** Per boot: what changes between boots of one machine. */
+export interface BootShape {
+  readonly kernel: PreparedKernel;
+  readonly balloon: BalloonDeviceSpec;
+  readonly memoryMiB: number;
+  readonly vcpus: number;
+  readonly logDir: string;
+  readonly bootTimeoutMs: number;
+  readonly deferBalloonModule?: boolean;
+}
+
+/** The bootGuest options of one boot: `run` and `up` boot through this, so they boot alike. */
+export function guestBootOptions(machine: PreparedMachine, shape: BootShape): GuestBootOptions {
+  return {
+    qemuPath: machine.qemu.path,
+    accelerator: machine.accelerator,
+    image: machine.image,
+    ...shape,
+  };
+}
+
+/** The host as results record it. */
+export function hostFacts(): { kernel: string; cpuModel: string; hostname: string } {
+  return { kernel: release(), cpuModel: cpus()[0]?.model ?? "unknown", hostname: hostname() };
+}
