@@ -11,7 +11,9 @@ export default defineConfig(
   tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js", "eslint.layers.js"] } },
+      parserOptions: {
+        projectService: { allowDefaultProject: ["eslint.config.js", "eslint.layers.js"] },
+      },
       globals: globals.node,
     },
     rules: {

@@ -16,6 +16,21 @@ function rawArgsOf(command: Command): readonly string[] {
  * profile, features. Each action imports its implementation lazily so `--help` stays fast.
  */
 export function addVmCommands(program: Command, io: CliIo): void {
+  for (const add of [
+    addUpCommand,
+    addDownCommand,
+    addLsCommand,
+    addShellCommand,
+    addExecCommand,
+    addBalloonCommand,
+    addQmpCommand,
+    addProfileCommand,
+    addFeaturesCommand,
+  ])
+    add(program, io);
+}
+
+function addUpCommand(program: Command, io: CliIo): void {
   addMachineOptions(program.command("up"), "the kernel build to boot (at most one)")
     .description(
       "boot a VM like `run` does and keep it running in the background for manual investigation",
@@ -31,7 +46,9 @@ export function addVmCommands(program: Command, io: CliIo): void {
       const { upCommand } = await import("./commands/up.js");
       await upCommand(options, explicitOptions(command), io);
     });
+}
 
+function addDownCommand(program: Command, io: CliIo): void {
   program
     .command("down [name]")
     .description("stop a live VM (QMP quit, then SIGTERM, then SIGKILL) and remove its state")
@@ -40,7 +57,9 @@ export function addVmCommands(program: Command, io: CliIo): void {
       const { downCommand } = await import("./commands/down.js");
       await downCommand(name ?? DEFAULT_VM_NAME, options, io);
     });
+}
 
+function addLsCommand(program: Command, io: CliIo): void {
   program
     .command("ls")
     .description("list live VMs; removes the state of VMs whose QEMU has exited")
@@ -49,7 +68,9 @@ export function addVmCommands(program: Command, io: CliIo): void {
       const { lsCommand } = await import("./commands/ls.js");
       await lsCommand(options, io);
     });
+}
 
+function addShellCommand(program: Command, io: CliIo): void {
   program
     .command("shell [name]")
     .description(
@@ -59,7 +80,9 @@ export function addVmCommands(program: Command, io: CliIo): void {
       const { shellCommand } = await import("./commands/shell.js");
       await shellCommand(name ?? DEFAULT_VM_NAME, io);
     });
+}
 
+function addExecCommand(program: Command, io: CliIo): void {
   program
     .command("exec")
     .usage("[name] -- CMD [ARGS...]")
@@ -70,7 +93,9 @@ export function addVmCommands(program: Command, io: CliIo): void {
       const { name, argv } = splitAtDoubleDash(words, rawArgsOf(command));
       await execCommand(name, argv, io);
     });
+}
 
+function addBalloonCommand(program: Command, io: CliIo): void {
   program
     .command("balloon")
     .usage("[name] set SIZE | status | stats")
@@ -86,7 +111,9 @@ export function addVmCommands(program: Command, io: CliIo): void {
       const { balloonCommand } = await import("./commands/balloon.js");
       await balloonCommand(words, options, io);
     });
+}
 
+function addQmpCommand(program: Command, io: CliIo): void {
   program
     .command("qmp")
     .usage("[name] COMMAND [JSON-ARGS] | [name] --events")
@@ -97,7 +124,9 @@ export function addVmCommands(program: Command, io: CliIo): void {
       const { qmpCommand } = await import("./commands/qmp.js");
       await qmpCommand(words, options, io);
     });
+}
 
+function addProfileCommand(program: Command, io: CliIo): void {
   program
     .command("profile [name]")
     .description(
@@ -119,7 +148,9 @@ export function addVmCommands(program: Command, io: CliIo): void {
       const { profileCommand } = await import("./commands/profile.js");
       await profileCommand(name ?? DEFAULT_VM_NAME, options, io);
     });
+}
 
+function addFeaturesCommand(program: Command, io: CliIo): void {
   program
     .command("features [name]")
     .description("balloon feature bits of a live VM: requested, offered by the device, negotiated")

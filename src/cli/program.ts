@@ -8,7 +8,9 @@ import { addRunOptions, collect, explicitOptions, type RunCliOptions } from "./o
 
 export type { CliIo } from "./io.js";
 
-/** The command table; each action imports its command lazily so `--help` stays fast. */
+/**
+ * The command table; each action imports its command lazily so `--help` stays fast.
+ */
 export function buildProgram(io: CliIo): Command {
   const program = new Command("balloon-bench")
     .description("Benchmark what virtio-balloon feature bits (6, 7) do to guest memory performance")
@@ -18,6 +20,22 @@ export function buildProgram(io: CliIo): Command {
     // Set before the subcommands are added so they inherit it: main() maps parse errors to exit 2.
     .exitOverride();
 
+  for (const add of [
+    addProbeCommand,
+    addDoctorCommand,
+    addRunCommand,
+    addCalibrateCommand,
+    addImageCommand,
+    addImportCommand,
+    addCompareCommand,
+    addMergeCommand,
+    addVmCommands,
+  ])
+    add(program, io);
+  return program;
+}
+
+function addProbeCommand(program: Command, io: CliIo): void {
   program
     .command("probe")
     .description("show which virtio-balloon feature bits this QEMU can offer")
@@ -35,7 +53,9 @@ export function buildProgram(io: CliIo): Command {
       const { probeCommand } = await import("./commands/probe.js");
       await probeCommand(options, io);
     });
+}
 
+function addDoctorCommand(program: Command, io: CliIo): void {
   program
     .command("doctor")
     .description("check QEMU, accelerators, image-building tools, disk space and the cache")
@@ -45,7 +65,9 @@ export function buildProgram(io: CliIo): Command {
       const { doctorCommand } = await import("./commands/doctor.js");
       await doctorCommand(options, io);
     });
+}
 
+function addRunCommand(program: Command, io: CliIo): void {
   addRunOptions(
     program
       .command("run")
@@ -56,7 +78,9 @@ export function buildProgram(io: CliIo): Command {
     const { runCommand } = await import("./commands/run.js");
     await runCommand(options, explicitOptions(command), io);
   });
+}
 
+function addCalibrateCommand(program: Command, io: CliIo): void {
   addRunOptions(
     program
       .command("calibrate")
@@ -67,7 +91,9 @@ export function buildProgram(io: CliIo): Command {
     const { calibrateCommand } = await import("./commands/calibrate.js");
     await calibrateCommand(options, explicitOptions(command), io);
   });
+}
 
+function addImageCommand(program: Command, io: CliIo): void {
   const image = program
     .command("image")
     .description("the guest image (Debian bookworm, sshd, perf; cached by recipe hash)");
@@ -79,7 +105,9 @@ export function buildProgram(io: CliIo): Command {
       const { imageBuildCommand } = await import("./commands/image.js");
       await imageBuildCommand(options, io);
     });
+}
 
+function addImportCommand(program: Command, io: CliIo): void {
   program
     .command("import <files...>")
     .description(
@@ -98,7 +126,9 @@ export function buildProgram(io: CliIo): Command {
       const { importCommand } = await import("./commands/import.js");
       await importCommand(files, options, io);
     });
+}
 
+function addCompareCommand(program: Command, io: CliIo): void {
   program
     .command("compare <dirs...>")
     .description(
@@ -141,7 +171,9 @@ export function buildProgram(io: CliIo): Command {
       const { compareCommand } = await import("./commands/compare.js");
       await compareCommand(dirs, options, io);
     });
+}
 
+function addMergeCommand(program: Command, io: CliIo): void {
   program
     .command("merge <dirs...>")
     .description("combine the shard directories of one plan (run --shard I/N) into one")
@@ -150,7 +182,4 @@ export function buildProgram(io: CliIo): Command {
       const { mergeCommand } = await import("./commands/merge.js");
       await mergeCommand(dirs, options.out, io);
     });
-
-  addVmCommands(program, io);
-  return program;
 }

@@ -74,18 +74,9 @@ function settleRecord(settle: SettleMode): SettleRecord {
   return { method: "none" };
 }
 
-/**
- * One iteration, following bench.sh: (balloon cycle,) drop caches, flush or settle, alloc_once
- * under perf stat, in one SSH exec; then the telemetry around it. Returns the sample to record.
- */
-export async function runIteration(
-  ctx: IterationContext,
-  step: IterationStep,
-  startedAt: Date,
-): Promise<IterationResult> {
-  const { session, plan, workload, boot } = ctx;
-  const rssBeforeBytes = await session.hostRssBytes();
-  const inflate = await balloonCycle(ctx);
+/** The bench.sh step itself in one SSH exec; a failure of ours or perf's is a GuestCommandError. */
+async function perfIteration(ctx: IterationContext, step: IterationStep) {
+  const { session, plan, workload } = ctx;
   const t0 = Date.now();
   const result = await session.exec(
     iterationArgv({
@@ -117,6 +108,22 @@ export async function runIteration(
       `expected ${step.perfRun + 1} runs in the perf CSV, found ${runs.length}`,
     );
   }
+  return { result, wallMs, last };
+}
+
+/**
+ * One iteration, following bench.sh: (balloon cycle,) drop caches, flush or settle, alloc_once
+ * under perf stat, in one SSH exec; then the telemetry around it. Returns the sample to record.
+ */
+export async function runIteration(
+  ctx: IterationContext,
+  step: IterationStep,
+  startedAt: Date,
+): Promise<IterationResult> {
+  const { session, plan, workload, boot } = ctx;
+  const rssBeforeBytes = await session.hostRssBytes();
+  const inflate = await balloonCycle(ctx);
+  const { result, wallMs, last } = await perfIteration(ctx, step);
   const telemetry: IterationTelemetry = {
     rssBeforeBytes,
     rssAfterBytes: await session.hostRssBytes(),

@@ -69,6 +69,35 @@ function cellRecord(setup: Setup, cell: Cell, kernel: MachineKernel): RunCell {
   };
 }
 
+/** The environment part of a new manifest: host, QEMU, accelerator, image, workload binary. */
+function environmentRecord(
+  setup: Setup,
+  host: RunManifest["host"],
+): Pick<RunManifest, "host" | "qemu" | "accelerator" | "image" | "workload"> {
+  const { machine } = setup;
+  return {
+    host,
+    qemu: {
+      path: machine.qemu.path,
+      version: machine.qemu.info.version,
+      versionLine: machine.qemu.info.versionLine,
+    },
+    accelerator: {
+      requested: machine.accelerator.requested,
+      used: machine.accelerator.accelerator,
+      cpu: machine.accelerator.cpu,
+      reason: machine.accelerator.reason,
+      warnings: [...machine.accelerator.warnings],
+    },
+    image: { hash: machine.image.hash },
+    workload: {
+      program: "alloc_once",
+      sourceSha256: setup.workload.sourceSha256,
+      binarySha256: setup.workload.sha256,
+    },
+  };
+}
+
 /** Pure: the manifest of a new run, before any boot. */
 export function newRunManifest(
   setup: Setup,
@@ -90,25 +119,7 @@ export function newRunManifest(
     tool: { name: "balloon-bench", version: TOOL_VERSION },
     createdAt,
     runs: [],
-    host,
-    qemu: {
-      path: machine.qemu.path,
-      version: machine.qemu.info.version,
-      versionLine: machine.qemu.info.versionLine,
-    },
-    accelerator: {
-      requested: machine.accelerator.requested,
-      used: machine.accelerator.accelerator,
-      cpu: machine.accelerator.cpu,
-      reason: machine.accelerator.reason,
-      warnings: [...machine.accelerator.warnings],
-    },
-    image: { hash: machine.image.hash },
-    workload: {
-      program: "alloc_once",
-      sourceSha256: setup.workload.sourceSha256,
-      binarySha256: setup.workload.sha256,
-    },
+    ...environmentRecord(setup, host),
     protocol: {
       events: [...plan.events],
       iterations: plan.iterations,

@@ -128,12 +128,40 @@ export async function profileAllocOnce(
       `profile: not recording ${event.requested}: ${event.fallbackReason}; recording the software event ${event.used} instead`,
     );
   }
+  const recorded = await recordInGuest(ssh, request, event, progress);
+  const files = await copyBack(ssh, recorded.data, request.outDir);
+  const result: ProfileResult = {
+    outDir: request.outDir,
+    event,
+    recordedEvents: recorded.events,
+    recordSummary: recorded.summary,
+    topEntries: reportTopEntries(files.top, request.topEntries),
+    files: [...files.names, "profile.json"],
+  };
+  await writeProfileRecord(request, allocOnce, recorded, files, result);
+  return result;
+}
+
+interface Recorded {
+  readonly data: string;
+  readonly argv: readonly string[];
+  readonly summary: string;
+  readonly events: string[];
+}
+
+/** perf record -g of alloc_once in the guest (hugetlb surplus pages set around it). */
+async function recordInGuest(
+  ssh: GuestSsh,
+  request: ProfileRequest,
+  event: EventChoice,
+  progress: (line: string) => void,
+): Promise<Recorded> {
   const dir = `${GUEST_WORK_DIR}/profile`;
   const data = `${dir}/perf.data`;
   await ssh.run(["rm", "-rf", dir]);
   await ssh.run(["mkdir", "-p", dir]);
   const workload = [GUEST_ALLOC_ONCE, String(request.sizeMiB), ...(request.huge ? ["huge"] : [])];
-  const recordArgv = [
+  const argv = [
     "env",
     "LC_ALL=C",
     "perf",
@@ -146,28 +174,40 @@ export async function profileAllocOnce(
     "--",
     ...workload,
   ];
-  progress(`profile: ${recordArgv.slice(2).join(" ")}`);
+  progress(`profile: ${argv.slice(2).join(" ")}`);
   if (request.huge) {
     await ssh.run(setHugetlbOvercommitArgv(hugetlbOvercommitPages(request.sizeMiB)));
   }
   let record;
   try {
-    record = await ssh.exec(recordArgv, { timeoutMs: 30 * 60_000 });
+    record = await ssh.exec(argv, { timeoutMs: 30 * 60_000 });
   } finally {
     if (request.huge) await ssh.run(setHugetlbOvercommitArgv(0));
   }
   if (record.exitCode !== 0) {
-    throw new GuestCommandError(recordArgv, record.exitCode, record.signal, record.stderr);
+    throw new GuestCommandError(argv, record.exitCode, record.signal, record.stderr);
   }
-  const recordSummary =
+  const summary =
     record.stderr
       .split("\n")
       .filter((l) => l.startsWith("[ perf record:"))
       .at(-1) ?? "";
-  const recordedEvents = (await ssh.run(["perf", "evlist", "-i", data]))
+  const events = (await ssh.run(["perf", "evlist", "-i", data]))
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#"));
+  return { data, argv, summary, events };
+}
+
+interface CopiedBack {
+  readonly names: readonly string[];
+  readonly top: string;
+  readonly unameR: string;
+  readonly perfData: Buffer;
+}
+
+/** Reads the profile in the guest (the host may have no perf) and copies what reading it needs. */
+async function copyBack(ssh: GuestSsh, data: string, out: string): Promise<CopiedBack> {
   const reportArgv = ["env", "LC_ALL=C", "perf", "report", "--stdio", "-i", data];
   const top = await ssh.run([
     ...reportArgv,
@@ -182,51 +222,49 @@ export async function profileAllocOnce(
   const buildIds = await ssh.run(["perf", "buildid-list", "-i", data, "--with-hits"]);
   const unameR = (await ssh.run(["uname", "-r"])).trim();
   const perfData = await ssh.readFile(data);
+  const contents: [string, string | Buffer][] = [
+    ["perf.data", perfData],
+    ["kallsyms", kallsyms],
+    ["buildids.txt", buildIds],
+    ["report-top.txt", top],
+    ["report.txt", full],
+  ];
+  for (const [name, content] of contents) await writeFile(join(out, name), content);
+  return { names: contents.map(([name]) => name), top, unameR, perfData };
+}
 
-  const out = request.outDir;
-  const files = ["perf.data", "kallsyms", "buildids.txt", "report-top.txt", "report.txt"];
-  await writeFile(join(out, "perf.data"), perfData);
-  await writeFile(join(out, "kallsyms"), kallsyms);
-  await writeFile(join(out, "buildids.txt"), buildIds);
-  await writeFile(join(out, "report-top.txt"), top);
-  await writeFile(join(out, "report.txt"), full);
-  const result: ProfileResult = {
-    outDir: out,
-    event,
-    recordedEvents,
-    recordSummary,
-    topEntries: reportTopEntries(top, request.topEntries),
-    files: [...files, "profile.json"],
+async function writeProfileRecord(
+  request: ProfileRequest,
+  allocOnce: AllocOnceBinary,
+  recorded: Recorded,
+  files: CopiedBack,
+  result: ProfileResult,
+): Promise<void> {
+  const record = {
+    schema: 1,
+    createdAt: new Date().toISOString(),
+    guestKernel: files.unameR,
+    workload: {
+      program: "alloc_once",
+      sha256: allocOnce.sha256,
+      sizeMiB: request.sizeMiB,
+      huge: request.huge,
+    },
+    command: recorded.argv,
+    event: {
+      requested: result.event.requested,
+      used: result.event.used,
+      fallback: result.event.fallbackReason !== undefined,
+      fallbackReason: result.event.fallbackReason ?? null,
+      recorded: recorded.events,
+    },
+    recordSummary: recorded.summary,
+    perfDataSha256: createHash("sha256").update(files.perfData).digest("hex"),
+    files: result.files,
+    readWith: `perf report -i perf.data --kallsyms kallsyms`,
   };
   await writeFileAtomic(
-    join(out, "profile.json"),
-    `${JSON.stringify(
-      {
-        schema: 1,
-        createdAt: new Date().toISOString(),
-        guestKernel: unameR,
-        workload: {
-          program: "alloc_once",
-          sha256: allocOnce.sha256,
-          sizeMiB: request.sizeMiB,
-          huge: request.huge,
-        },
-        command: recordArgv,
-        event: {
-          requested: event.requested,
-          used: event.used,
-          fallback: event.fallbackReason !== undefined,
-          fallbackReason: event.fallbackReason ?? null,
-          recorded: recordedEvents,
-        },
-        recordSummary,
-        perfDataSha256: createHash("sha256").update(perfData).digest("hex"),
-        files: result.files,
-        readWith: `perf report -i perf.data --kallsyms kallsyms`,
-      },
-      null,
-      2,
-    )}\n`,
+    join(request.outDir, "profile.json"),
+    `${JSON.stringify(record, null, 2)}\n`,
   );
-  return result;
 }

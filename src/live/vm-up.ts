@@ -4,14 +4,16 @@ import { balloonDeviceForFeatures } from "../core/balloon/balloon-device.js";
 import { UsageError } from "../core/errors.js";
 import type { KernelSpec } from "../core/plan/kernel-spec.js";
 import type { AcceleratorChoice, AcceleratorRequest } from "../core/qemu/accelerator.js";
-import { qemuOptValue } from "../core/qemu/qemu-argv.js";
+import { qemuOptValue, type BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
 import { bootGuest } from "../machine/guest/guest-vm.js";
 import {
   checkKernelImages,
   guestBootOptions,
   inspectQemu,
   prepareMachine,
+  type PreparedMachine,
 } from "../machine/prepare-machine.js";
+import type { PreparedKernel } from "../machine/kernel/prepared-kernel.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { removeDir } from "../util/private-dir.js";
 import { isVmAlive } from "./live-vm.js";
@@ -84,9 +86,93 @@ async function claimName(
   }
 }
 
+/** The state a new VM starts with (phase "starting": the name is taken, no QEMU yet). */
+async function initialState(
+  name: string,
+  dir: string,
+  options: UpOptions,
+  machine: PreparedMachine,
+  kernel: PreparedKernel,
+  balloon: BalloonDeviceSpec,
+): Promise<LiveVmState> {
+  return {
+    schema: 1,
+    name,
+    phase: "starting",
+    createdAt: new Date().toISOString(),
+    owner: await selfIdentity(),
+    qemuPath: machine.qemu.path,
+    qmpSocket: join(dir, "qmp.sock"),
+    eventsQmpSocket: join(dir, "qmp-events.sock"),
+    hostKey: machine.image.hostKeyLine.trim(),
+    clientKeyPath: machine.image.clientKeyPath,
+    requestedBits: [...options.features],
+    balloonProperties: balloon.properties.map(([k, v]): [string, string] => [k, v]),
+    kernel: { name: kernel.name, release: kernel.release, path: kernel.kernelPath },
+    memoryMiB: options.memoryMiB,
+    vcpus: options.vcpus,
+    accelerator: machine.accelerator.accelerator,
+    consoleLog: join(dir, "console.log"),
+    stderrLog: join(dir, "qemu-stderr.log"),
+  };
+}
+
+/** Boots the VM as `run` would, plus what a live VM needs: a name, a second monitor, state. */
+async function bootLive(
+  dir: string,
+  initial: LiveVmState,
+  options: UpOptions,
+  machine: PreparedMachine,
+  shape: { kernel: PreparedKernel; balloon: BalloonDeviceSpec },
+): Promise<LiveVmState> {
+  let state = initial;
+  const guest = await bootGuest({
+    ...guestBootOptions(machine, {
+      ...shape,
+      memoryMiB: options.memoryMiB,
+      vcpus: options.vcpus,
+      logDir: dir,
+      bootTimeoutMs: options.bootTimeoutMs,
+    }),
+    stateDir: dir,
+    // The VM outlives this process; `down` stops it.
+    dieWithParent: false,
+    extraArgs: [
+      "-name",
+      liveVmMarker(state.name),
+      "-chardev",
+      `socket,id=qmp1,path=${qemuOptValue(state.eventsQmpSocket)},server=on,wait=off`,
+      "-mon",
+      "chardev=qmp1,mode=control",
+    ],
+    onLaunched: async (vm, sshPort) => {
+      const startTime = await readProcessStartTime(vm.pid);
+      if (startTime === undefined) throw new Error(`QEMU pid ${vm.pid} vanished`);
+      state = {
+        ...state,
+        phase: "booting",
+        qemu: { pid: vm.pid, startTime },
+        qemuCommand: [...vm.command],
+        sshPort,
+      };
+      await writeVmState(dir, state);
+    },
+  });
+  const { hostKey } = machine.image;
+  const knownHostsPath = join(dir, "known_hosts");
+  await writeFileAtomic(
+    knownHostsPath,
+    `[127.0.0.1]:${guest.sshPort} ${hostKey.type} ${hostKey.blob.toString("base64")}\n`,
+  );
+  state = { ...state, phase: "running", knownHostsPath, bootToSshMs: guest.bootToSshMs };
+  await writeVmState(dir, state);
+  guest.detach();
+  return state;
+}
+
 /**
- * `balloon-bench up`: boots a guest exactly as `run` does (image, kernel handling, balloon
- * device) and leaves it running in the background, its state recorded in its state directory.
+ * `balloon-bench up`: boots a guest exactly as `run` does (prepareMachine, guestBootOptions)
+ * and leaves it running in the background, its state recorded in its state directory.
  */
 export async function upVm(options: UpOptions, progress: Progress): Promise<UpResult> {
   const name = parseVmName(options.name);
@@ -114,76 +200,14 @@ export async function upVm(options: UpOptions, progress: Progress): Promise<UpRe
   });
   const [kernel] = machine.kernels.values();
   if (kernel === undefined) throw new Error("no kernel prepared");
-  const { accelerator, image } = machine;
-  const qemuPath = qemu.path;
-
-  let state: LiveVmState = {
-    schema: 1,
-    name,
-    phase: "starting",
-    createdAt: new Date().toISOString(),
-    owner: await selfIdentity(),
-    qemuPath,
-    qmpSocket: join(dir, "qmp.sock"),
-    eventsQmpSocket: join(dir, "qmp-events.sock"),
-    hostKey: image.hostKeyLine.trim(),
-    clientKeyPath: image.clientKeyPath,
-    requestedBits: [...options.features],
-    balloonProperties: balloon.properties.map(([k, v]): [string, string] => [k, v]),
-    kernel: { name: kernel.name, release: kernel.release, path: kernel.kernelPath },
-    memoryMiB: options.memoryMiB,
-    vcpus: options.vcpus,
-    accelerator: accelerator.accelerator,
-    consoleLog: join(dir, "console.log"),
-    stderrLog: join(dir, "qemu-stderr.log"),
-  };
-  await claimName(root, dir, state, progress);
+  const initial = await initialState(name, dir, options, machine, kernel, balloon);
+  await claimName(root, dir, initial, progress);
   try {
     progress(
-      `boot: ${kernel.name} (${kernel.release}) under ${accelerator.accelerator}, ${options.memoryMiB} MiB, ${options.vcpus} vCPUs`,
+      `boot: ${kernel.name} (${kernel.release}) under ${machine.accelerator.accelerator}, ${options.memoryMiB} MiB, ${options.vcpus} vCPUs`,
     );
-    const guest = await bootGuest({
-      ...guestBootOptions(machine, {
-        kernel,
-        balloon,
-        memoryMiB: options.memoryMiB,
-        vcpus: options.vcpus,
-        logDir: dir,
-        bootTimeoutMs: options.bootTimeoutMs,
-      }),
-      stateDir: dir,
-      // The VM outlives this process; `down` stops it.
-      dieWithParent: false,
-      extraArgs: [
-        "-name",
-        liveVmMarker(name),
-        "-chardev",
-        `socket,id=qmp1,path=${qemuOptValue(state.eventsQmpSocket)},server=on,wait=off`,
-        "-mon",
-        "chardev=qmp1,mode=control",
-      ],
-      onLaunched: async (vm, sshPort) => {
-        const startTime = await readProcessStartTime(vm.pid);
-        if (startTime === undefined) throw new Error(`QEMU pid ${vm.pid} vanished`);
-        state = {
-          ...state,
-          phase: "booting",
-          qemu: { pid: vm.pid, startTime },
-          qemuCommand: [...vm.command],
-          sshPort,
-        };
-        await writeVmState(dir, state);
-      },
-    });
-    const knownHostsPath = join(dir, "known_hosts");
-    await writeFileAtomic(
-      knownHostsPath,
-      `[127.0.0.1]:${guest.sshPort} ${image.hostKey.type} ${image.hostKey.blob.toString("base64")}\n`,
-    );
-    state = { ...state, phase: "running", knownHostsPath, bootToSshMs: guest.bootToSshMs };
-    await writeVmState(dir, state);
-    guest.detach();
-    return { dir, state, accelerator };
+    const state = await bootLive(dir, initial, options, machine, { kernel, balloon });
+    return { dir, state, accelerator: machine.accelerator };
   } catch (error) {
     // bootGuest has stopped QEMU; nothing of the VM may remain.
     await removeDir(dir);

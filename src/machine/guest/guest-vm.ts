@@ -98,36 +98,38 @@ export class GuestVm implements AsyncDisposable {
   }
 }
 
-/** Boots a guest from a copy-on-write overlay of the image and waits until SSH answers. */
-export async function bootGuest(options: GuestBootOptions): Promise<GuestVm> {
-  await using stack = new AsyncStack();
-  const overlayDir = options.stateDir ?? (await makePrivateTempDir("bb-overlay-"));
-  if (options.stateDir === undefined) stack.defer(() => removeDir(overlayDir));
-  const overlay = join(overlayDir, "root.qcow2");
-  // The base image is never written: every VM gets its own qcow2 overlay.
+/** The base image is never written: every VM gets its own qcow2 overlay in `dir`. */
+async function createOverlay(image: GuestImage, dir: string): Promise<string> {
+  const overlay = join(dir, "root.qcow2");
   await execa("qemu-img", [
     "create",
     "-q",
     "-f",
     "qcow2",
     "-b",
-    options.image.basePath,
+    image.basePath,
     "-F",
     "raw",
     overlay,
   ]);
+  return overlay;
+}
+
+/** The root overlay, and the kernel's modules tree as a read-only second disk. */
+function drivesFor(overlay: string, kernel: PreparedKernel): DriveSpec[] {
   const drives: DriveSpec[] = [{ id: "root", path: overlay, format: "qcow2" }];
-  if (options.kernel.modulesImagePath !== undefined) {
-    drives.push({
-      id: "modules",
-      path: options.kernel.modulesImagePath,
-      format: "raw",
-      readOnly: true,
-    });
+  if (kernel.modulesImagePath !== undefined) {
+    drives.push({ id: "modules", path: kernel.modulesImagePath, format: "raw", readOnly: true });
   }
-  const sshPort = await findFreeLocalPort();
-  const started = Date.now();
-  const vm = await launchVm({
+  return drives;
+}
+
+async function launchFor(
+  options: GuestBootOptions,
+  overlay: string,
+  sshPort: number,
+): Promise<RunningVm> {
+  return launchVm({
     qemuPath: options.qemuPath,
     logDir: options.logDir,
     dieWithParent: options.dieWithParent,
@@ -147,54 +149,83 @@ export async function bootGuest(options: GuestBootOptions): Promise<GuestVm> {
         }),
       },
       firmwarePath: options.kernel.bootMethod === "pvh" ? await qbootPath() : undefined,
-      drives,
+      drives: drivesFor(overlay, options.kernel),
       network: { sshHostPort: sshPort },
       balloon: options.balloon,
       extraArgs: options.extraArgs,
     },
   });
+}
+
+/** Why the guest never answered SSH, with what a user needs to act: QEMU's exit, the console. */
+async function bootFailure(
+  vm: RunningVm,
+  options: GuestBootOptions,
+  error: unknown,
+): Promise<VmLaunchError> {
+  await sleep(100);
+  const exit = vm.hasExited ? await vm.exited : undefined;
+  const consoleTail = await readTail(vm.consolePath ?? "", 40);
+  const panicked = /Kernel panic/.test(consoleTail);
+  const message =
+    exit !== undefined
+      ? `guest ${options.kernel.name} stopped before SSH came up (QEMU ${describeExit(exit)}${panicked ? ", kernel panic" : ""})`
+      : `guest ${options.kernel.name} did not answer SSH within ${Math.round(options.bootTimeoutMs / 1000)} s: ${(error as Error).message}`;
+  return new VmLaunchError(message, {
+    command: vm.command,
+    exitCode: exit?.exitCode,
+    signal: exit?.signal,
+    consoleTail,
+    stderrTail: await readTail(vm.stderrPath),
+    hint: `see the console log ${vm.consolePath ?? ""}; check the kernel has virtio-pci, virtio-blk, virtio-net and ext4 (built in, or modules=DIR)`,
+    cause: error,
+  });
+}
+
+/** Waits for the console's ready marker, then logs in over SSH with the host key pinned. */
+async function waitForSsh(
+  vm: RunningVm,
+  options: GuestBootOptions,
+  sshPort: number,
+  started: number,
+): Promise<GuestSsh> {
+  const marker = await waitForConsoleMarker(vm.consolePath ?? "", SSHD_READY_MARKER, {
+    timeoutMs: options.bootTimeoutMs,
+    shouldGiveUp: () => vm.hasExited,
+  });
+  if (marker !== "seen") {
+    throw new Error(
+      marker === "gave-up" ? "QEMU exited" : `no '${SSHD_READY_MARKER}' on the console`,
+    );
+  }
+  return GuestSsh.connect({
+    port: sshPort,
+    privateKey: await readFile(options.image.clientKeyPath),
+    hostKey: options.image.hostKey,
+    timeoutMs: Math.max(5_000, started + options.bootTimeoutMs - Date.now()),
+    shouldGiveUp: () => (vm.hasExited ? new Error("QEMU exited") : undefined),
+  });
+}
+
+/** Boots a guest from a copy-on-write overlay of the image and waits until SSH answers. */
+export async function bootGuest(options: GuestBootOptions): Promise<GuestVm> {
+  await using stack = new AsyncStack();
+  const overlayDir = options.stateDir ?? (await makePrivateTempDir("bb-overlay-"));
+  if (options.stateDir === undefined) stack.defer(() => removeDir(overlayDir));
+  const overlay = await createOverlay(options.image, overlayDir);
+  const sshPort = await findFreeLocalPort();
+  const started = Date.now();
+  const vm = await launchFor(options, overlay, sshPort);
   stack.defer(async () => {
     await vm.stop();
   });
   await options.onLaunched?.(vm, sshPort);
-  const privateKey = await readFile(options.image.clientKeyPath);
   let ssh: GuestSsh;
   try {
-    const marker = await waitForConsoleMarker(vm.consolePath ?? "", SSHD_READY_MARKER, {
-      timeoutMs: options.bootTimeoutMs,
-      shouldGiveUp: () => vm.hasExited,
-    });
-    if (marker !== "seen") {
-      throw new Error(
-        marker === "gave-up" ? "QEMU exited" : `no '${SSHD_READY_MARKER}' on the console`,
-      );
-    }
-    ssh = await GuestSsh.connect({
-      port: sshPort,
-      privateKey,
-      hostKey: options.image.hostKey,
-      timeoutMs: Math.max(5_000, started + options.bootTimeoutMs - Date.now()),
-      shouldGiveUp: () => (vm.hasExited ? new Error("QEMU exited") : undefined),
-    });
+    ssh = await waitForSsh(vm, options, sshPort, started);
   } catch (error) {
     if (error instanceof HostKeyMismatchError) throw error;
-    await sleep(100);
-    const exit = vm.hasExited ? await vm.exited : undefined;
-    const consoleTail = await readTail(vm.consolePath ?? "", 40);
-    const panicked = /Kernel panic/.test(consoleTail);
-    const message =
-      exit !== undefined
-        ? `guest ${options.kernel.name} stopped before SSH came up (QEMU ${describeExit(exit)}${panicked ? ", kernel panic" : ""})`
-        : `guest ${options.kernel.name} did not answer SSH within ${Math.round(options.bootTimeoutMs / 1000)} s: ${(error as Error).message}`;
-    throw new VmLaunchError(message, {
-      command: vm.command,
-      exitCode: exit?.exitCode,
-      signal: exit?.signal,
-      consoleTail,
-      stderrTail: await readTail(vm.stderrPath),
-      hint: `see the console log ${vm.consolePath ?? ""}; check the kernel has virtio-pci, virtio-blk, virtio-net and ext4 (built in, or modules=DIR)`,
-      cause: error,
-    });
+    throw await bootFailure(vm, options, error);
   }
   const bootToSshMs = Date.now() - started;
   stack.defer(() => ssh.close());

@@ -115,27 +115,7 @@ export async function buildGuestImage(
   await mkdir(work, { recursive: true, mode: 0o700 });
   try {
     const rootfs = join(work, "rootfs");
-    progress(`image: mmdebstrap ${recipe.suite} (${recipe.packages.join(", ")})`);
-    const started = Date.now();
-    const debootstrap = await execa(
-      "mmdebstrap",
-      mmdebstrapArgs(recipe, join(imagesDir(), "dpkg-excludes"), rootfs),
-      {
-        reject: false,
-        all: true,
-      },
-    );
-    if (debootstrap.exitCode !== 0) {
-      throw new EnvironmentError(
-        `mmdebstrap failed (exit ${String(debootstrap.exitCode)}): ${lastLines(debootstrap.all ?? "")}`,
-        {
-          hint: "check that Debian's package mirror is reachable (`apt-get update`)",
-        },
-      );
-    }
-    progress(
-      `image: rootfs ready in ${((Date.now() - started) / 1000).toFixed(1)} s; installing init, sshd config and keys`,
-    );
+    await bootstrapRootfs(recipe, rootfs, progress);
     await generateKeys(work);
     await installGuestFiles(rootfs, work);
     await writeFile(
@@ -143,25 +123,7 @@ export async function buildGuestImage(
       `${JSON.stringify({ hash, ...recipe, files: Object.keys(recipe.files) }, null, 2)}\n`,
     );
     progress(`image: mke2fs -d (${recipe.imageSizeMiB} MiB ext4)`);
-    await execa("mke2fs", [
-      "-q",
-      "-F",
-      "-t",
-      "ext4",
-      "-L",
-      "bb-root",
-      "-m",
-      "0",
-      // No journal: the root is a throwaway overlay; fewer writes under TCG.
-      "-O",
-      "^has_journal",
-      "-E",
-      "lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0",
-      "-d",
-      rootfs,
-      join(work, "base.img"),
-      `${recipe.imageSizeMiB}M`,
-    ]);
+    await packExt4(rootfs, join(work, "base.img"), recipe.imageSizeMiB);
     await chmod(join(work, "base.img"), 0o444);
     await rm(rootfs, { recursive: true, force: true });
     await writeFile(join(work, "complete"), `${new Date().toISOString()}\n`);
@@ -172,6 +134,55 @@ export async function buildGuestImage(
     await rm(work, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** mmdebstrap the recipe's Debian root filesystem into `rootfs`. */
+async function bootstrapRootfs(
+  recipe: ImageRecipe,
+  rootfs: string,
+  progress: ImageBuildProgress,
+): Promise<void> {
+  progress(`image: mmdebstrap ${recipe.suite} (${recipe.packages.join(", ")})`);
+  const started = Date.now();
+  const result = await execa(
+    "mmdebstrap",
+    mmdebstrapArgs(recipe, join(imagesDir(), "dpkg-excludes"), rootfs),
+    {
+      reject: false,
+      all: true,
+    },
+  );
+  if (result.exitCode !== 0) {
+    throw new EnvironmentError(
+      `mmdebstrap failed (exit ${String(result.exitCode)}): ${lastLines(result.all ?? "")}`,
+      { hint: "check that Debian's package mirror is reachable (`apt-get update`)" },
+    );
+  }
+  progress(
+    `image: rootfs ready in ${((Date.now() - started) / 1000).toFixed(1)} s; installing init, sshd config and keys`,
+  );
+}
+
+/** A raw ext4 image of `dir`, without a loop mount; no journal: the root is a throwaway overlay. */
+async function packExt4(dir: string, image: string, sizeMiB: number): Promise<void> {
+  await execa("mke2fs", [
+    "-q",
+    "-F",
+    "-t",
+    "ext4",
+    "-L",
+    "bb-root",
+    "-m",
+    "0",
+    "-O",
+    "^has_journal",
+    "-E",
+    "lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0",
+    "-d",
+    dir,
+    image,
+    `${sizeMiB}M`,
+  ]);
 }
 
 async function generateKeys(work: string): Promise<void> {

@@ -132,28 +132,25 @@ export class RunningVm implements AsyncDisposable {
   }
 }
 
-/** Starts QEMU and connects QMP; on any failure nothing is left running or on disk. */
-export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
-  await using stack = new AsyncStack();
-  const ownsRunDir = options.runDir === undefined;
-  const runDir = options.runDir ?? (await makePrivateTempDir("bb-vm-"));
-  if (ownsRunDir) stack.defer(() => removeDir(runDir));
-  const logDir = options.logDir ?? runDir;
-  const qmpSocketPath = join(runDir, "qmp.sock");
-  const consolePath = options.captureConsole === false ? undefined : join(logDir, "console.log");
-  const stderrPath = join(logDir, "qemu-stderr.log");
-  const argv = buildQemuArgv({
-    ...options.config,
-    qmpSocketPath,
-    consolePath,
-    pidfilePath: join(runDir, "qemu.pid"),
-  });
+interface Spawned {
+  readonly pid: number;
+  readonly command: readonly string[];
+  readonly exited: Promise<VmExit>;
+}
+
+/**
+ * Spawns QEMU in its own process group (a Ctrl-C in the terminal reaches us, and we stop QEMU in
+ * steps), under setpriv's parent-death signal unless the VM must outlive us.
+ */
+async function spawnQemu(
+  options: LaunchOptions,
+  argv: readonly string[],
+  stderrPath: string,
+): Promise<Spawned> {
   const dieWithParent = options.dieWithParent ?? true;
   const file = dieWithParent ? (options.setprivPath ?? "setpriv") : options.qemuPath;
   const args = dieWithParent ? ["--pdeathsig", "SIGKILL", "--", options.qemuPath, ...argv] : argv;
   const command = [options.qemuPath, ...argv];
-
-  // Own process group: a Ctrl-C in the terminal reaches us, and we stop QEMU in steps.
   const subprocess: ResultPromise = execa(file, args, {
     stdin: "ignore",
     stdout: "ignore",
@@ -175,40 +172,77 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
       hint: "run `balloon-bench doctor`",
     });
   }
-  stack.defer(async () => {
-    const done = await Promise.race([exited, sleep(0).then(() => undefined)]);
-    if (done === undefined) {
-      signalProcess(pid, "SIGKILL");
-      await exited;
-    }
-  });
+  return { pid, command, exited };
+}
 
+/** Connects QMP; QEMU exiting first, or never answering, is a launch error with its logs. */
+async function connectQmp(
+  spawned: Spawned,
+  paths: { qmpSocketPath: string; stderrPath: string; consolePath: string | undefined },
+  timeoutMs: number,
+): Promise<QmpClient> {
   const giveUp = new AbortController();
-  void exited.then(() => giveUp.abort(new Error("QEMU exited")));
-  let qmp: QmpClient;
+  void spawned.exited.then(() => giveUp.abort(new Error("QEMU exited")));
   try {
-    qmp = await QmpClient.connect(qmpSocketPath, {
-      timeoutMs: options.qmpTimeoutMs ?? 15_000,
-      signal: giveUp.signal,
-    });
+    return await QmpClient.connect(paths.qmpSocketPath, { timeoutMs, signal: giveUp.signal });
   } catch (error) {
-    const exit = await Promise.race([exited, sleep(200).then(() => undefined)]);
+    const exit = await Promise.race([spawned.exited, sleep(200).then(() => undefined)]);
     throw new VmLaunchError(
       exit === undefined
         ? `QEMU did not bring up QMP: ${(error as Error).message}`
         : `QEMU exited during startup (${describeExit(exit)})`,
       {
-        command,
+        command: spawned.command,
         exitCode: exit?.exitCode,
         signal: exit?.signal,
-        stderrTail: await readTail(stderrPath),
-        consoleTail: consolePath === undefined ? "" : await readTail(consolePath),
+        stderrTail: await readTail(paths.stderrPath),
+        consoleTail: paths.consolePath === undefined ? "" : await readTail(paths.consolePath),
         hint: "see QEMU's stderr above; `balloon-bench doctor` checks the installation",
         cause: error,
       },
     );
   }
-  const vm = new RunningVm(pid, command, qmp, runDir, consolePath, stderrPath, exited, ownsRunDir);
+}
+
+/** Starts QEMU and connects QMP; on any failure nothing is left running or on disk. */
+export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
+  await using stack = new AsyncStack();
+  const ownsRunDir = options.runDir === undefined;
+  const runDir = options.runDir ?? (await makePrivateTempDir("bb-vm-"));
+  if (ownsRunDir) stack.defer(() => removeDir(runDir));
+  const logDir = options.logDir ?? runDir;
+  const qmpSocketPath = join(runDir, "qmp.sock");
+  const consolePath = options.captureConsole === false ? undefined : join(logDir, "console.log");
+  const stderrPath = join(logDir, "qemu-stderr.log");
+  const argv = buildQemuArgv({
+    ...options.config,
+    qmpSocketPath,
+    consolePath,
+    pidfilePath: join(runDir, "qemu.pid"),
+  });
+  const spawned = await spawnQemu(options, argv, stderrPath);
+  stack.defer(async () => {
+    const done = await Promise.race([spawned.exited, sleep(0).then(() => undefined)]);
+    if (done === undefined) {
+      signalProcess(spawned.pid, "SIGKILL");
+      await spawned.exited;
+    }
+  });
+  const qmp = await connectQmp(
+    spawned,
+    { qmpSocketPath, stderrPath, consolePath },
+    options.qmpTimeoutMs ?? 15_000,
+  );
+  const vm = new RunningVm(
+    spawned.pid,
+    spawned.command,
+    qmp,
+    runDir,
+    consolePath,
+    stderrPath,
+    spawned.exited,
+    ownsRunDir,
+  );
   registerVm(vm);
   stack.move();
   return vm;

@@ -112,4 +112,3 @@ export function parseServerMessage(line: string): QmpServerMessage {
   }
   throw new QmpProtocolError(`QMP peer sent an unknown message: ${truncate(line)}`);
 }
-
