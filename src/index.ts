@@ -11,3 +11,6 @@ export * from "./machine/qmp/qmp-errors.js";
 export * from "./machine/qmp/qmp-messages.js";
 export * from "./core/probe/probe-report.js";
 export * from "./core/perf/perf-csv.js";
+export * from "./core/results-format/manifest.js";
+export * from "./core/results-format/sample.js";
+export { parseManifest } from "./core/results-format/upgrade.js";
