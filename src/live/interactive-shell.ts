@@ -20,11 +20,10 @@ export async function runInteractiveShell(ssh: GuestSsh, terminal: Terminal): Pr
     rows: stdout.isTTY ? stdout.rows : 24,
     cols: stdout.isTTY ? stdout.columns : 80,
   });
-  const channel = await ssh.openShell({
+  const { channel, exited } = await ssh.openShell({
     term: process.env["TERM"] ?? "xterm-256color",
     ...size(),
   });
-  const exited = ssh.waitForExit(channel, "interactive shell");
   const raw = stdin.isTTY && !stdin.isRaw;
   if (raw) stdin.setRawMode(true);
   const onInput = (chunk: Buffer): void => void channel.write(chunk);

@@ -37,6 +37,13 @@ export interface PtyWindow {
   readonly cols: number;
 }
 
+/** A session channel ssh2 just opened, with its exit watched from that moment on. */
+export interface StartedChannel {
+  readonly channel: ClientChannel;
+  /** Settles on 'close': the exit status, or GuestConnectionError when none came. */
+  readonly exited: Promise<CommandExit>;
+}
+
 export interface ExecResult {
   readonly exitCode: number | null;
   readonly signal: string | undefined;
@@ -169,12 +176,11 @@ export class GuestSsh implements AsyncDisposable {
   /** Runs a fixed script of ours (never user text) through the guest's sh. */
   async execShell(script: string, options: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-    const channel = await this.startExec(script);
+    const { channel, exited } = await this.startExec(script);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     channel.on("data", (chunk: Buffer) => stdout.push(chunk));
     channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-    const exited = this.waitForExit(channel, script);
     // Closing the channel on timeout also settles `exited`; that loser must not go unhandled.
     exited.catch(() => undefined);
     if (options.stdin !== undefined) channel.end(options.stdin);
@@ -206,8 +212,7 @@ export class GuestSsh implements AsyncDisposable {
   /** Runs argv (quoted for sh -c) with its output streamed as it comes; resolves with its exit. */
   async execStreaming(argv: readonly string[], options: StreamOptions): Promise<CommandExit> {
     const script = shellCommand(argv);
-    const channel = await this.startExec(script);
-    const exited = this.waitForExit(channel, script);
+    const { channel, exited } = await this.startExec(script);
     channel.on("data", options.stdout);
     channel.stderr.on("data", options.stderr);
     if (options.stdin === undefined) channel.end();
@@ -215,7 +220,7 @@ export class GuestSsh implements AsyncDisposable {
     return exited;
   }
 
-  private startExec(script: string): Promise<ClientChannel> {
+  private startExec(script: string): Promise<StartedChannel> {
     return new Promise((resolve, reject) =>
       this.client.exec(script, (error, channel: ClientChannel) => {
         if (error) {
@@ -224,13 +229,13 @@ export class GuestSsh implements AsyncDisposable {
               cause: error,
             }),
           );
-        } else resolve(channel);
+        } else resolve(this.watchExit(channel, script));
       }),
     );
   }
 
   /** An interactive login shell on a pseudo-terminal in the guest (the caller wires the I/O). */
-  openShell(window: PtyWindow): Promise<ClientChannel> {
+  openShell(window: PtyWindow): Promise<StartedChannel> {
     return new Promise((resolve, reject) =>
       this.client.shell(
         { term: window.term, rows: window.rows, cols: window.cols },
@@ -241,14 +246,22 @@ export class GuestSsh implements AsyncDisposable {
                   cause: error,
                 }),
               )
-            : resolve(channel),
+            : resolve(this.watchExit(channel, "interactive shell")),
       ),
     );
   }
 
-  /** Resolves with the channel's exit status once it closes (all output delivered). */
-  waitForExit(channel: ClientChannel, what: string): Promise<CommandExit> {
-    return new Promise((resolve, reject) => this.settleOnClose(channel, what, resolve, reject));
+  /**
+   * Listens for the channel's exit status at once, inside ssh2's callback. ssh2 parses a whole
+   * TCP read synchronously: when a quick command's CHANNEL_SUCCESS, exit-status, EOF and CLOSE
+   * come in one read (a CPU-starved host reads late), 'exit' is emitted before any code awaiting
+   * the channel runs, and a listener added there never hears it.
+   */
+  private watchExit(channel: ClientChannel, what: string): StartedChannel {
+    const exited = new Promise<CommandExit>((resolve, reject) =>
+      this.settleOnClose(channel, what, resolve, reject),
+    );
+    return { channel, exited };
   }
 
   private settleOnClose(
