@@ -76,6 +76,55 @@ pooled = np.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) /
 cov = pooled / abs(np.concatenate([a, b]).mean())
 df = len(a) + len(b) - 2
 out["noiseFloor"] = {"cov": float(cov), "minDetectablePct": float(100 * (stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)) * np.sqrt(2 / len(a)) * cov)}
+# Survival functions far in the tail, where 1 - cdf is 0.
+out["tails"] = {
+    "tsf_40_df10": float(stats.t.sf(40, 10)),
+    "tsf_12_df30": float(stats.t.sf(12, 30)),
+    "normsf_10": float(stats.norm.sf(10)),
+    "normsf_30": float(stats.norm.sf(30)),
+}
+
+
+def ratio_test(a, b):
+    """The boot-level comparison, written out independently: log of the ratio of the means of
+    boot means, delta-method variance, Welch-Satterthwaite degrees of freedom, t survival p."""
+    a = np.array(a, dtype=float)
+    b = np.array(b, dtype=float)
+    ma, mb = a.mean(), b.mean()
+    ua = a.var(ddof=1) / (len(a) * ma**2)
+    ub = b.var(ddof=1) / (len(b) * mb**2)
+    est = np.log(mb / ma)
+    se = np.sqrt(ua + ub)
+    df = (ua + ub) ** 2 / (ua**2 / (len(a) - 1) + ub**2 / (len(b) - 1))
+    half = stats.t.ppf(0.975, df) * se
+    return {
+        "deltaPct": float(100 * (mb / ma - 1)),
+        "ci95": [float(100 * (np.exp(est - half) - 1)), float(100 * (np.exp(est + half) - 1))],
+        "p": float(2 * stats.t.sf(abs(est / se), df)),
+        "df": float(df),
+    }
+
+
+def icc1(groups):
+    """ICC(1) from the one-way ANOVA mean squares (Shrout and Fleiss), clipped to [0, 1]."""
+    k = len(groups)
+    n = sum(len(g) for g in groups)
+    grand = np.mean(np.concatenate(groups))
+    msb = sum(len(g) * (np.mean(g) - grand) ** 2 for g in groups) / (k - 1)
+    msw = sum(((np.array(g) - np.mean(g)) ** 2).sum() for g in groups) / (n - k)
+    n0 = (n - sum(len(g) ** 2 for g in groups) / n) / (k - 1)
+    return float(min(1, max(0, (msb - msw) / (msb + (n0 - 1) * msw))))
+
+
+boot_a = [[1301.2, 1290.4], [1412.8, 1399.1], [1250.3, 1262.9], [1333.0, 1340.7], [1380.5, 1371.2]]
+boot_b = [[781.4, 790.2], [822.8, 815.1], [760.3, 771.9], [799.0, 805.7], [812.5, 798.2]]
+out["bootLevel"] = {
+    "a": boot_a,
+    "b": boot_b,
+    "ratio": ratio_test([np.mean(g) for g in boot_a], [np.mean(g) for g in boot_b]),
+    "iccA": icc1([np.array(g) for g in boot_a]),
+    "mannWhitney": float(stats.mannwhitneyu([np.mean(g) for g in boot_a], [np.mean(g) for g in boot_b], method="auto").pvalue),
+}
 path = pathlib.Path(__file__).resolve().parent.parent / "test/fixtures/stats/scipy-reference.json"
 path.write_text(json.dumps(out, indent=1) + "\n")
 print(f"wrote {path}")

@@ -3,6 +3,8 @@ import { BalloonBenchError, UsageError } from "../core/errors.js";
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** A gate could not decide: too few boots, or a CI that straddles its limit (see compare). */
+export const EXIT_UNDECIDED = 3;
 export const EXIT_SIGINT = 130;
 export const EXIT_SIGTERM = 143;
 

@@ -46,7 +46,10 @@ export function addRunOptions(command: Command): Command {
       "warm-up iterations (run, recorded, not counted)",
       String(PLAN_DEFAULTS.warmups),
     )
-    .option("--rounds <N>", "boots per kernel x config, interleaved (default: min(iterations, 5))")
+    .option(
+      "--rounds <N>",
+      "boots per kernel x config, interleaved (default: min(iterations, 10): the boot is the unit)",
+    )
     .option("--seed <N>", "seed of the interleaved order (default: random, recorded)")
     .option("--huge", "hugetlb surplus pages (alloc_once SIZE huge), as `bench.sh SIZE N huge`")
     .option("--pages <mode>", "default | small (THP never) | thp (THP always) | hugetlb")

@@ -138,13 +138,25 @@ function addCompareCommand(program: Command, io: CliIo): void {
       "--baseline <kernel=NAME|config=NAME>",
       "what candidates are compared against (default: the first kernel, or the first config)",
     )
-    .option("--format <text|md|json|junit|html>", "output format", "text")
+    .option(
+      "--format <text|md|json|junit|html|letter>",
+      "output format (letter: the cover letter's table, 72 columns)",
+      "text",
+    )
     .option("--out <file>", "write the report to a file instead of stdout")
-    .option("--fail-on-regression <pct>", "exit 1 when a significant regression exceeds PCT %")
+    .option(
+      "--fail-on-regression <pct>",
+      "exit 1 when a regression's whole 95 % CI is beyond PCT %; 3 when the CI does not decide",
+    )
+    .option(
+      "--min-effect <pct>",
+      "smallest change called a regression or improvement; smaller is 'no change' or inconclusive",
+      "2",
+    )
     .addOption(
       new Option(
         "--expect-improvement <metric:pct>",
-        "exit 1 unless METRIC significantly improves by at least PCT % (repeatable)",
+        "exit 0 only when METRIC's whole 95 % CI improves by PCT % or more; 1 when it is short; 3 undecided",
       )
         .argParser(collect)
         .default([] as string[]),

@@ -19,12 +19,12 @@ describe("balloon-bench compare @integration", function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("writes all five formats for a results directory", async () => {
-    for (const format of ["text", "md", "json", "junit", "html"]) {
+  it("writes all six formats for a results directory", async () => {
+    for (const format of ["text", "md", "json", "junit", "html", "letter"]) {
       const out = join(dir, `report.${format}`);
       const result = await runCli([
         "compare",
-        fixture("results/init-on-alloc"),
+        fixture("results/thp-boots"),
         "--format",
         format,
         "--out",
@@ -41,34 +41,41 @@ describe("balloon-bench compare @integration", function () {
     expect(await readFile(join(dir, "report.junit"), "utf8")).to.match(/^<\?xml/);
   });
 
-  it("gates exit 1 with the numbers, and 0 when met", async () => {
+  it("gates exit 1 with the numbers, 0 when met, 3 when the data cannot decide", async () => {
+    const thp = ["compare", fixture("results/thp-boots"), "--vmstat", "pgfault"];
     const met = await runCli([
-      "compare",
-      fixture("results/init-on-alloc"),
+      ...thp,
+      "--baseline",
+      "kernel=thp-never",
       "--expect-improvement",
-      "task-clock:30",
+      "vmstat.pgfault:85",
     ]);
-    expect(met.exitCode).to.equal(0);
+    expect(met.exitCode, met.stderr).to.equal(0);
     const missed = await runCli([
-      "compare",
-      fixture("results/init-on-alloc"),
+      ...thp,
+      "--baseline",
+      "kernel=thp-never",
       "--expect-improvement",
-      "task-clock:78",
+      "vmstat.pgfault:95",
     ]);
     expect(missed.exitCode).to.equal(1);
     expect(missed.stderr).to.match(
-      /^balloon-bench: gate failed: task-clock was expected to improve by at least 78 %/m,
+      /^balloon-bench: gate failed: vmstat.pgfault \(alloc_once-64M, thp-always\/bits-5 vs thp-never\/bits-5\) was expected to improve by at least 95 %/m,
     );
-    const regression = await runCli([
+    const regression = await runCli([...thp, "--fail-on-regression", "5"]);
+    expect(regression.exitCode).to.equal(1);
+    expect(regression.stdout).to.contain("regression (GATE FAILED)");
+    // One boot per side (the first version's results): no verdict, so the gate cannot pass.
+    const oneBoot = await runCli([
       "compare",
       fixture("results/init-on-alloc"),
-      "--baseline",
-      "kernel=noioa",
       "--fail-on-regression",
       "5",
     ]);
-    expect(regression.exitCode).to.equal(1);
-    expect(regression.stdout).to.contain("regression (GATE FAILED)");
+    expect(oneBoot.exitCode).to.equal(3);
+    expect(oneBoot.stderr.trim()).to.equal(
+      "balloon-bench: gate undecided: task-clock (alloc_once-128M, noioa/bits-5 vs ioa/bits-5): 1 boot per side; a verdict needs at least 4",
+    );
   });
 
   it("exits 2 for unusable input", async () => {
@@ -96,18 +103,18 @@ describe("balloon-bench compare @integration", function () {
     expect(
       text.startsWith("# earlier step\n## balloon-bench comparison (baseline: `kernel=a`)"),
     ).to.equal(true);
-    expect(text).to.contain("no significant change");
+    expect(text).to.contain("insufficient data");
   });
 
-  it("compares hand-run bench.sh CSVs brought in with import", async () => {
+  it("compares hand-run bench.sh CSVs brought in with import, one boot per file", async () => {
     const out = join(dir, "imported");
-    for (const [kernel, csv] of [
-      ["manual-a", "perf/guest-tcg-append-3runs.csv"],
-      ["manual-b", "perf/append-3-runs.csv"],
+    for (const [kernel, csvs] of [
+      ["manual-a", ["perf/guest-tcg-append-3runs.csv", "perf/append-3-runs.csv"]],
+      ["manual-b", ["perf/append-3-runs.csv", "perf/guest-tcg-append-3runs.csv"]],
     ] as const) {
       const imported = await runCli([
         "import",
-        fixture(csv),
+        ...csvs.map(fixture),
         "--kernel",
         kernel,
         "--config",
@@ -124,19 +131,28 @@ describe("balloon-bench compare @integration", function () {
     const result = await runCli(["compare", out, "--format", "json"]);
     expect(result.exitCode, result.stderr).to.equal(0);
     const report = JSON.parse(result.stdout) as {
-      comparisons: { metric: string; baseline: { n: number }; candidate: { n: number } }[];
+      comparisons: {
+        metric: string;
+        baseline: { n: number; boots: number };
+        candidate: { n: number; boots: number };
+      }[];
     };
-    expect(report.comparisons.map((c) => [c.metric, c.baseline.n, c.candidate.n])).to.deep.include([
-      "task-clock",
-      3,
-      3,
-    ]);
+    expect(
+      report.comparisons.map((c) => [
+        c.metric,
+        c.baseline.n,
+        c.baseline.boots,
+        c.candidate.n,
+        c.candidate.boots,
+      ]),
+    ).to.deep.include(["task-clock", 6, 2, 6, 2]);
     // Every format works on imported CSVs too.
     const markers: Record<string, RegExp> = {
       text: /task-clock/,
-      md: /^\| task-clock \| .* \(n=3\) \| .* \(n=3\) \|/m,
+      md: /^\| task-clock \| .* \(n=6, 2 boots\) \| .* \(n=6, 2 boots\) \|/m,
       junit: /^<\?xml[\s\S]*<testcase classname="alloc_once-64M\.[^"]*" name="task-clock: /,
       html: /^<!doctype html>/i,
+      letter: /^ {2}task-clock +\d+ \+- \d+ ms/m,
     };
     for (const [format, marker] of Object.entries(markers)) {
       const rendered = await runCli(["compare", out, "--format", format]);
@@ -152,8 +168,8 @@ describe("balloon-bench compare @integration", function () {
       plan,
       [
         "seed: 5",
-        "iterations: 3",
-        "rounds: 1",
+        "iterations: 4",
+        "rounds: 4",
         "settleMs: 300",
         "vm: { memoryMiB: 1024, vcpus: 1 }",
         "events: [task-clock]",
@@ -225,7 +241,9 @@ describe("balloon-bench compare @integration", function () {
       out,
     ]);
     expect(result.exitCode, result.stderr).to.equal(0);
-    expect(result.stdout).to.match(/^ {2}task-clock +\d+\.\d % {2}±\d+\.\d % \(n=3\)/m);
+    expect(result.stdout).to.match(
+      /^ {2}task-clock +\d+\.\d % +(\d\.\d\d|n\/a) +±\d+\.\d % at 3 boots per side/m,
+    );
     const calibration = JSON.parse(await readFile(join(out, "calibration.json"), "utf8")) as {
       cells: string[];
       entries: { metric: string }[];
@@ -237,7 +255,7 @@ describe("balloon-bench compare @integration", function () {
     expect(calibration.entries.map((e) => e.metric)).to.deep.equal(["task-clock"]);
     const compared = await runCli([
       "compare",
-      fixture("results/init-on-alloc"),
+      fixture("results/init-on-alloc-boots"),
       "--calibration",
       out,
     ]);
@@ -248,7 +266,16 @@ describe("balloon-bench compare @integration", function () {
 
   it("renders the HTML report in a real headless browser (Debian's chromium)", async () => {
     const html = join(dir, "report.html");
-    await runCli(["compare", fixture("results/init-on-alloc"), "--format", "html", "--out", html]);
+    await runCli([
+      "compare",
+      fixture("results/thp-boots"),
+      "--vmstat",
+      "pgfault",
+      "--format",
+      "html",
+      "--out",
+      html,
+    ]);
     const result = await execa(
       "chromium",
       [
@@ -266,9 +293,9 @@ describe("balloon-bench compare @integration", function () {
     );
     expect(result.exitCode, result.stderr).to.equal(0);
     // The DOM after layout: both plots' dots and the table are there.
-    expect(result.stdout.match(/<circle class="sample"/g)).to.have.length(10);
+    expect(result.stdout.match(/<circle class="sample"/g)).to.have.length(20);
     expect(result.stdout).to.match(
-      /<tr class="improvement"><td>alloc_once-128M<\/td><td>task-clock<\/td>/,
+      /<tr class="regression"><td>alloc_once-64M<\/td><td>vmstat.pgfault<\/td>/,
     );
   });
 });

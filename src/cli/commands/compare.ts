@@ -1,20 +1,21 @@
 import { appendFile, writeFile } from "node:fs/promises";
-import { UsageError } from "../../core/errors.js";
 import {
-  applyGates,
   buildComparison,
   parseBaselineSelector,
-  parseExpectImprovement,
+  type ComparisonReport,
   type Direction,
 } from "../../core/compare/compare-model.js";
-import { withVmstatMetrics } from "../../core/compare/vmstat-metrics.js";
-import { loadCells } from "../../experiment/load-cells.js";
-import { readCalibration } from "../../experiment/calibration-file.js";
+import { applyGates, parseExpectImprovement, type GateResult } from "../../core/compare/gates.js";
 import { renderHtml } from "../../core/compare/render-html.js";
 import { renderJson } from "../../core/compare/render-json.js";
 import { renderJunit } from "../../core/compare/render-junit.js";
+import { renderLetter } from "../../core/compare/render-letter.js";
 import { renderMarkdown, renderText } from "../../core/compare/render-table.js";
-import { EXIT_FAILURE } from "../exit-codes.js";
+import { withVmstatMetrics } from "../../core/compare/vmstat-metrics.js";
+import { UsageError } from "../../core/errors.js";
+import { readCalibration } from "../../experiment/calibration-file.js";
+import { loadCells } from "../../experiment/load-cells.js";
+import { EXIT_FAILURE, EXIT_UNDECIDED } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
 
 export interface CompareCliOptions {
@@ -26,11 +27,27 @@ export interface CompareCliOptions {
   direction: string[];
   force?: boolean;
   alpha: string;
+  minEffect: string;
   calibration?: string;
   vmstat?: string;
 }
 
-const FORMATS = ["text", "md", "json", "junit", "html"] as const;
+const RENDERERS = {
+  text: (report: ComparisonReport, gates: GateResult) => `${renderText(report, gates)}\n`,
+  md: renderMarkdown,
+  json: renderJson,
+  junit: renderJunit,
+  html: renderHtml,
+  letter: (report: ComparisonReport) => renderLetter(report),
+} as const;
+type Format = keyof typeof RENDERERS;
+
+function parseFormat(value: string): Format {
+  if (value in RENDERERS) return value as Format;
+  throw new UsageError(`unknown --format '${value}'`, {
+    hint: `use one of ${Object.keys(RENDERERS).join(", ")}`,
+  });
+}
 
 function parseDirection(value: string): [string, Direction] {
   const match = /^([A-Za-z0-9_.:/-]+)=(lower|higher)$/.exec(value.trim());
@@ -47,49 +64,60 @@ function parsePct(value: string, flag: string): number {
   return Number(value.replace("%", ""));
 }
 
-/** `balloon-bench compare`: exit 1 when a gate fails, 2 for unusable input (UsageError). */
-export async function compareCommand(
-  dirs: string[],
-  options: CompareCliOptions,
-  io: CliIo,
-): Promise<void> {
-  const format = options.format as (typeof FORMATS)[number];
-  if (!FORMATS.includes(format))
-    throw new UsageError(`unknown --format '${options.format}'`, {
-      hint: `use one of ${FORMATS.join(", ")}`,
-    });
-  const alpha = Number(options.alpha);
+function parseAlpha(value: string): number {
+  const alpha = Number(value);
   if (!(alpha > 0 && alpha < 1))
-    throw new UsageError(`--alpha must be between 0 and 1, got '${options.alpha}'`, {
+    throw new UsageError(`--alpha must be between 0 and 1, got '${value}'`, {
       hint: "e.g. --alpha 0.05",
     });
-  const calibrations = [];
-  for (const dir of [
-    ...dirs,
-    ...(options.calibration === undefined ? [] : [options.calibration]),
-  ]) {
-    const calibration = await readCalibration(dir);
-    if (calibration !== undefined) calibrations.push(calibration);
-    else if (dir === options.calibration) {
-      throw new UsageError(`${dir} has no calibration.json`, {
-        hint: "pass a directory written by `balloon-bench calibrate`",
-      });
-    }
-  }
-  const vmstat = (options.vmstat ?? "")
+  return alpha;
+}
+
+function parseVmstatFields(value: string | undefined): string[] {
+  const fields = (value ?? "")
     .split(",")
     .map((f) => f.trim())
     .filter((f) => f !== "");
-  for (const field of vmstat) {
+  for (const field of fields) {
     if (!/^[a-z0-9_]+$/.test(field))
       throw new UsageError(`--vmstat '${field}' is not a /proc/vmstat field`, {
         hint: "e.g. --vmstat pgfault,thp_fault_alloc",
       });
   }
+  return fields;
+}
+
+/** Noise floors found in the compared directories, or in --calibration (which must have one). */
+async function noiseFloors(dirs: readonly string[], explicit: string | undefined) {
+  const floors = [];
+  for (const dir of [...dirs, ...(explicit === undefined ? [] : [explicit])]) {
+    const calibration = await readCalibration(dir);
+    if (calibration !== undefined) floors.push(...calibration.entries);
+    else if (dir === explicit) {
+      throw new UsageError(`${dir} has no calibration.json`, {
+        hint: "pass a directory written by `balloon-bench calibrate`",
+      });
+    }
+  }
+  return floors;
+}
+
+/**
+ * `balloon-bench compare`: exit 1 when a gate fails, 3 when a gate cannot decide (too few boots,
+ * or a CI that straddles its limit), 2 for unusable input.
+ */
+export async function compareCommand(
+  dirs: string[],
+  options: CompareCliOptions,
+  io: CliIo,
+): Promise<void> {
+  const format = parseFormat(options.format);
+  const vmstat = parseVmstatFields(options.vmstat);
   const report = buildComparison(withVmstatMetrics(await loadCells(dirs), vmstat), {
-    noiseFloors: calibrations.flatMap((c) => c.entries),
+    noiseFloors: await noiseFloors(dirs, options.calibration),
     baseline: options.baseline === undefined ? undefined : parseBaselineSelector(options.baseline),
-    alpha,
+    alpha: parseAlpha(options.alpha),
+    minEffectPct: parsePct(options.minEffect, "--min-effect"),
     directions: new Map(options.direction.map(parseDirection)),
     force: options.force === true,
   });
@@ -100,28 +128,17 @@ export async function compareCommand(
         : parsePct(options.failOnRegression, "--fail-on-regression"),
     expectImprovement: options.expectImprovement.map(parseExpectImprovement),
   });
-  const rendered =
-    format === "text"
-      ? `${renderText(report, gates)}\n`
-      : format === "md"
-        ? renderMarkdown(report, gates)
-        : format === "json"
-          ? renderJson(report, gates)
-          : format === "junit"
-            ? renderJunit(report, gates)
-            : renderHtml(report, gates);
+  const rendered = RENDERERS[format](report, gates);
   if (options.out !== undefined) {
     await writeFile(options.out, rendered);
     io.stderr(`wrote ${options.out}\n`);
-  } else {
-    io.stdout(rendered);
-  }
+  } else io.stdout(rendered);
   const summaryPath = process.env["GITHUB_STEP_SUMMARY"];
   if (summaryPath !== undefined && summaryPath !== "")
     await appendFile(summaryPath, renderMarkdown(report, gates));
-  if (!gates.passed) {
-    for (const failure of gates.failures.values())
-      io.stderr(`balloon-bench: gate failed: ${failure}\n`);
-    io.setExitCode(EXIT_FAILURE);
-  }
+  for (const failure of gates.failures.values())
+    io.stderr(`balloon-bench: gate failed: ${failure}\n`);
+  for (const why of gates.undecided.values()) io.stderr(`balloon-bench: gate undecided: ${why}\n`);
+  if (gates.status === "failed") io.setExitCode(EXIT_FAILURE);
+  else if (gates.status === "undecided") io.setExitCode(EXIT_UNDECIDED);
 }

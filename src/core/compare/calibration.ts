@@ -1,7 +1,7 @@
 import { UsageError } from "../errors.js";
+import { compareBootMeans, intraBootCorrelation, summarizeBoots } from "../stats/boot-level.js";
 import { noiseFloor } from "../stats/noise-floor.js";
-import { welchTTest } from "../stats/two-sample.js";
-import { countedValues, type CellData } from "./compare-model.js";
+import { bootValues, metricsOf, type CellData } from "./cell-metrics.js";
 
 export const CALIBRATION_FILE = "calibration.json";
 
@@ -9,23 +9,30 @@ export interface CalibrationEntry {
   readonly workload: string;
   readonly metric: string;
   readonly unit: string;
-  readonly n: number;
+  /** Boots per side (the smaller side) and counted iterations of both sides. */
+  readonly boots: number;
+  readonly iterations: number;
+  /** Pooled coefficient of variation of the boot means: the noise a comparison sees. */
   readonly cov: number;
-  /** Smallest delta (percent of the mean) detectable at n per side, alpha 0.05, power 0.8. */
+  /** Intra-boot correlation of the pooled A/A cells; null with one iteration per boot. */
+  readonly icc: number | null;
+  /** Smallest delta (percent of the mean) detectable at this many boots per side, alpha 0.05, power 0.8. */
   readonly minDetectablePct: number;
-  /** The A/A pair's own delta and Welch p: it should show no significant change. */
-  readonly aaDeltaPct: number;
-  readonly aaPWelch: number;
+  /** The A/A pair's own delta and its p-value by compare's method: it should show no change. */
+  readonly aaDeltaPct: number | null;
+  readonly aaP: number;
 }
 
 export interface Calibration {
-  readonly schema: 1;
+  readonly schema: 2;
   readonly kind: "a-a";
+  /** Boot means, not iterations, are the unit: the floor says what a comparison of boots can see. */
+  readonly unit: "boot";
   readonly cells: readonly string[];
   readonly entries: readonly CalibrationEntry[];
 }
 
-/** Pure: the noise floor of every counted metric from an A/A pair of cells. */
+/** Pure: the boot-level noise floor of every counted metric from an A/A pair of cells. */
 export function calibrationFromCells(cells: readonly CellData[]): Calibration {
   const [a, b] = cells;
   if (a === undefined || b === undefined || cells.length !== 2) {
@@ -34,40 +41,40 @@ export function calibrationFromCells(cells: readonly CellData[]): Calibration {
     });
   }
   const entries: CalibrationEntry[] = [];
-  const metrics = new Set(a.samples.flatMap((s) => Object.keys(s.counters)));
-  for (const metric of metrics) {
-    const x = countedValues(a, metric);
-    const y = countedValues(b, metric);
-    if (x.length < 2 || y.length < 2) continue;
-    const floor = noiseFloor(x, y);
-    const meanX = x.reduce((s, v) => s + v, 0) / x.length;
-    const meanY = y.reduce((s, v) => s + v, 0) / y.length;
+  for (const [metric, info] of metricsOf(a)) {
+    const [ga, gb] = [bootValues(a, metric), bootValues(b, metric)];
+    if (ga.length < 2 || gb.length < 2) continue;
+    const [sa, sb] = [summarizeBoots(ga), summarizeBoots(gb)];
+    const floor = noiseFloor(sa.bootMeans, sb.bootMeans);
+    const aa = compareBootMeans(sa.bootMeans, sb.bootMeans);
     entries.push({
       workload: a.workload,
       metric,
-      unit: a.samples[0]?.counters[metric]?.unit ?? "",
-      n: floor.n,
+      unit: info.unit,
+      boots: floor.n,
+      iterations: sa.iterations + sb.iterations,
       cov: floor.cov,
+      icc: intraBootCorrelation([...ga, ...gb]),
       minDetectablePct: floor.minDetectablePct,
-      aaDeltaPct: (100 * (meanY - meanX)) / meanX,
-      aaPWelch: welchTTest(x, y).p,
+      aaDeltaPct: aa.deltaPct,
+      aaP: aa.p,
     });
   }
-  return { schema: 1, kind: "a-a", cells: [a.id, b.id], entries };
+  return { schema: 2, kind: "a-a", unit: "boot", cells: [a.id, b.id], entries };
 }
 
 export function renderCalibration(calibration: Calibration): string {
   const lines = [
-    "noise floor (A/A):",
-    "  metric        CoV      detectable delta (n per side, 80 % power)  A/A delta  p Welch",
+    "noise floor (A/A, boot means):",
+    "  metric        CoV of boots  ICC   detectable delta (80 % power)   A/A delta  p",
   ];
   for (const e of calibration.entries) {
+    const icc = e.icc === null ? "n/a " : e.icc.toFixed(2);
+    const delta = e.aaDeltaPct === null ? "n/a" : `${e.aaDeltaPct.toFixed(1)} %`;
     lines.push(
-      `  ${e.metric.padEnd(12)}  ${(100 * e.cov).toFixed(1).padStart(5)} %  ±${e.minDetectablePct.toFixed(1)} % (n=${e.n})`.padEnd(
-        70,
-      ) +
-        `${e.aaDeltaPct.toFixed(1)} %`.padStart(9) +
-        `  ${e.aaPWelch.toPrecision(2)}`,
+      `  ${e.metric.padEnd(12)}  ${(100 * e.cov).toFixed(1).padStart(8)} %    ${icc}  ±${e.minDetectablePct.toFixed(1)} % at ${e.boots} boots per side`.padEnd(
+        72,
+      ) + `${delta.padStart(9)}  ${e.aaP.toPrecision(2)}`,
     );
   }
   return lines.join("\n");

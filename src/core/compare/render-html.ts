@@ -1,5 +1,7 @@
-import { formatQuantity } from "../results-format/summary.js";
-import { formatP, type ComparisonReport, type GateResult } from "./compare-model.js";
+import { formatP, formatQuantity } from "./format.js";
+import type { GateResult } from "./gates.js";
+import { deltaText, footer } from "./render-table.js";
+import type { ComparisonReport } from "./compare-model.js";
 
 function esc(text: string): string {
   return text
@@ -58,6 +60,45 @@ export function stripPlot(
 }
 
 /** One self-contained HTML file: every sample per cell as strip plots, and the comparison table. */
+/** The comparison table's rows, one per comparison, with the gate's outcome in the verdict. */
+function tableRows(report: ComparisonReport, gates?: GateResult): string[] {
+  return report.comparisons.map((c, index) => {
+    const { delta, ci } = deltaText(c);
+    const gate = gates?.failures.get(index) ?? gates?.undecided.get(index);
+    const side = (s: typeof c.baseline): string =>
+      `${s.label}: ${formatQuantity(s.mean, c.unit)} ± ${formatQuantity(s.sd, c.unit)} (n=${s.n}, ${s.boots} boots)`;
+    const cells = [
+      c.workload,
+      c.metric,
+      side(c.baseline),
+      side(c.candidate),
+      delta,
+      ci,
+      formatP(c.pWelch),
+      formatP(c.pMannWhitney),
+      formatP(c.pAdjusted),
+      `${c.verdict}: ${c.reason}${gate === undefined ? "" : ` — gate: ${gate}`}`,
+      [...c.flags, ...c.dropped].join("; "),
+    ];
+    return `<tr class="${esc(c.verdict.replaceAll(" ", "-"))}">${cells.map((t) => `<td>${esc(t)}</td>`).join("")}</tr>`;
+  });
+}
+
+const HEADER = [
+  "workload",
+  "metric",
+  "baseline",
+  "candidate",
+  "delta",
+  "95% CI",
+  "p Welch",
+  "p MW",
+  "p Holm",
+  "verdict",
+  "flags",
+];
+
+/** One self-contained HTML file: every sample per cell as strip plots, and the comparison table. */
 export function renderHtml(report: ComparisonReport, gates?: GateResult): string {
   const plots: string[] = [];
   const keys = [...new Set(report.series.map((s) => `${s.workload}\u0000${s.metric}`))];
@@ -68,47 +109,18 @@ export function renderHtml(report: ComparisonReport, gates?: GateResult): string
       `<figure>${stripPlot(`${workload}: ${metric}`, rows[0]?.unit ?? "", rows)}</figure>`,
     );
   }
-  const header = [
-    "workload",
-    "metric",
-    "baseline",
-    "candidate",
-    "delta",
-    "95% CI",
-    "p Welch",
-    "p MW",
-    "p Holm",
-    "verdict",
-    "flags",
-  ];
-  const rows = report.comparisons.map((c, index) => {
-    const gate = gates?.failures.get(index);
-    const cells = [
-      c.workload,
-      c.metric,
-      `${c.baseline.label}: ${formatQuantity(c.baseline.mean, c.unit)} ± ${formatQuantity(c.baseline.sd, c.unit)} (n=${c.baseline.n})`,
-      `${c.candidate.label}: ${formatQuantity(c.candidate.mean, c.unit)} ± ${formatQuantity(c.candidate.sd, c.unit)} (n=${c.candidate.n})`,
-      `${c.deltaPct.toFixed(1)}%`,
-      `[${c.deltaCi95.map((v) => v.toFixed(1)).join(", ")}]`,
-      formatP(c.pWelch),
-      formatP(c.pMannWhitney),
-      formatP(c.pAdjusted),
-      gate === undefined ? c.verdict : `${c.verdict} — gate failed: ${gate}`,
-      c.flags.join("; "),
-    ];
-    return `<tr class="${esc(c.verdict.replaceAll(" ", "-"))}">${cells.map((t) => `<td>${esc(t)}</td>`).join("")}</tr>`;
-  });
-  const unsupported = report.unsupported.map(
-    (u) => `<li>${esc(`${u.workload}, ${u.label}: ${u.metric} ${u.reason}`)}</li>`,
-  );
+  const notCompared = [
+    ...report.unsupported.map((u) => `${u.workload}, ${u.label}: ${u.metric} ${u.reason}`),
+    ...report.dropped,
+  ].map((text) => `<li>${esc(text)}</li>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>balloon-bench comparison</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}
-tr.improvement td{background:#e6f4ea}tr.regression td{background:#fce8e6}figure{margin:1em 0}</style></head>
+tr.improvement td{background:#e6f4ea}tr.regression td{background:#fce8e6}tr.inconclusive td,tr.insufficient-data td{background:#fff8e1}figure{margin:1em 0}</style></head>
 <body><h1>balloon-bench comparison</h1>
-<p>Baseline: <code>${esc(`${report.baseline.key}=${report.baseline.value}`)}</code>. Welch's t-test with Holm's correction across ${report.comparisons.length} comparisons (alpha ${report.alpha}); Mann-Whitney U alongside. Lower is better unless configured.</p>
-<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>
-${unsupported.length > 0 ? `<h2>Not compared</h2><ul>${unsupported.join("")}</ul>` : ""}
+<p>Baseline: <code>${esc(`${report.baseline.key}=${report.baseline.value}`)}</code>. ${esc(footer(report))}</p>
+<table><thead><tr>${HEADER.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${tableRows(report, gates).join("")}</tbody></table>
+${notCompared.length > 0 ? `<h2>Not compared</h2><ul>${notCompared.join("")}</ul>` : ""}
 <h2>Every sample</h2>
 ${plots.join("\n")}
 </body></html>

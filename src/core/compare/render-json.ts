@@ -1,56 +1,84 @@
-import type { ComparisonReport, GateResult } from "./compare-model.js";
+import type { ComparisonReport } from "./compare-model.js";
+import type { GateResult } from "./gates.js";
 
-const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
+/** JSON cannot hold NaN or Infinity; a number that does not exist is null. */
+const finite = (n: number | null): number | null => (n !== null && Number.isFinite(n) ? n : null);
+const range = (r: readonly [number, number] | null): [number | null, number | null] | null =>
+  r === null ? null : [finite(r[0]), finite(r[1])];
 
 /**
- * The stable JSON form (schema 1):
- * { "schema": 1, "baseline": {"key","value"}, "alpha", "correction": "holm",
+ * The stable JSON form (schema 2):
+ * { "schema": 2, "baseline": {"key","value"}, "alpha", "minEffectPct", "correction": "holm",
+ *   "method": "...",
  *   "comparisons": [ { "workload", "metric", "unit", "direction",
- *       "baseline": {"label","n","mean","sd","ci95"}, "candidate": {...},
- *       "deltaPct", "deltaCi95": [lo, hi], "pWelch", "pMannWhitney", "mannWhitneyMethod",
- *       "pAdjusted", "verdict", "flags": [...], "noiseFloorPct": null | number (A/A calibration),
- *       "gate": null | "why it failed" } ],
- *   "unsupported": [ {"label","workload","metric","reason"} ], "environment": {label: {...}},
- *   "passed": true|false }
- * Numbers that do not exist (p of a single sample) are null.
+ *       "baseline": {"label","boots","n","mean","sd","sdBoots","ci95","cov","median","min","max","icc"},
+ *       "candidate": {...}, "method": "ratio"|"difference"|null,
+ *       "deltaPct", "deltaCi95": [lo, hi] | null, "difference",
+ *       "pWelch", "pMannWhitney", "mannWhitneyMethod", "pAdjusted",
+ *       "verdict": "improvement"|"regression"|"no change"|"inconclusive"|"insufficient data",
+ *       "reason", "bootsNeeded", "flags": [...], "dropped": [...], "noiseFloorPct",
+ *       "gate": null | {"status": "failed"|"undecided", "message"} } ],
+ *   "unsupported": [ {"label","workload","metric","reason"} ], "dropped": [...],
+ *   "environment": {label: {...}}, "gates": "passed"|"failed"|"undecided", "passed": bool }
+ * Numbers that do not exist (the p of a cell with too few boots) are null.
  */
 export function renderJson(report: ComparisonReport, gates?: GateResult): string {
   const side = (s: ComparisonReport["comparisons"][number]["baseline"]) => ({
     label: s.label,
+    boots: s.boots,
     n: s.n,
-    mean: s.mean,
-    sd: s.sd,
-    ci95: s.ci95.map(finite),
+    mean: finite(s.mean),
+    sd: finite(s.sd),
+    sdBoots: finite(s.sdBoots),
+    ci95: range(s.ci95),
+    cov: finite(s.cov),
+    median: finite(s.median),
+    min: finite(s.min),
+    max: finite(s.max),
+    icc: finite(s.icc),
   });
-  return `${JSON.stringify(
-    {
-      schema: 1,
-      baseline: report.baseline,
-      alpha: report.alpha,
-      correction: report.correction,
-      comparisons: report.comparisons.map((c, index) => ({
-        workload: c.workload,
-        metric: c.metric,
-        unit: c.unit,
-        direction: c.direction,
-        baseline: side(c.baseline),
-        candidate: side(c.candidate),
-        deltaPct: finite(c.deltaPct),
-        deltaCi95: c.deltaCi95.map(finite),
-        pWelch: finite(c.pWelch),
-        pMannWhitney: finite(c.pMannWhitney),
-        mannWhitneyMethod: c.mannWhitneyMethod,
-        pAdjusted: finite(c.pAdjusted),
-        verdict: c.verdict,
-        flags: c.flags,
-        noiseFloorPct: c.noiseFloorPct,
-        gate: gates?.failures.get(index) ?? null,
-      })),
-      unsupported: report.unsupported,
-      environment: report.environment,
-      passed: gates?.passed ?? true,
-    },
-    null,
-    2,
-  )}\n`;
+  const gateOf = (index: number) => {
+    const failed = gates?.failures.get(index);
+    if (failed !== undefined) return { status: "failed", message: failed };
+    const undecided = gates?.undecided.get(index);
+    return undecided === undefined ? null : { status: "undecided", message: undecided };
+  };
+  const comparisons = report.comparisons.map((c, index) => ({
+    workload: c.workload,
+    metric: c.metric,
+    unit: c.unit,
+    direction: c.direction,
+    baseline: side(c.baseline),
+    candidate: side(c.candidate),
+    method: c.method,
+    deltaPct: finite(c.deltaPct),
+    deltaCi95: range(c.deltaCi95),
+    difference: finite(c.difference),
+    pWelch: finite(c.pWelch),
+    pMannWhitney: finite(c.pMannWhitney),
+    mannWhitneyMethod: c.mannWhitneyMethod,
+    pAdjusted: finite(c.pAdjusted),
+    verdict: c.verdict,
+    reason: c.reason,
+    bootsNeeded: c.bootsNeeded,
+    flags: c.flags,
+    dropped: c.dropped,
+    noiseFloorPct: finite(c.noiseFloorPct),
+    gate: gateOf(index),
+  }));
+  const document = {
+    schema: 2,
+    baseline: report.baseline,
+    alpha: report.alpha,
+    minEffectPct: report.minEffectPct,
+    correction: report.correction,
+    method: report.method,
+    comparisons,
+    unsupported: report.unsupported,
+    dropped: report.dropped,
+    environment: report.environment,
+    gates: gates?.status ?? "passed",
+    passed: gates?.passed ?? true,
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
 }

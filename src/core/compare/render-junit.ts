@@ -1,7 +1,13 @@
 import junitModule, { type Builder } from "junit-report-builder";
-import { formatP, type ComparisonReport, type GateResult } from "./compare-model.js";
+import type { ComparisonReport } from "./compare-model.js";
+import { formatP, formatQuantity } from "./format.js";
+import type { GateResult } from "./gates.js";
+import { deltaText } from "./render-table.js";
 
-/** JUnit XML: one test case per comparison, failing when a gate fails, numbers in the message. */
+/**
+ * JUnit XML: one test case per comparison, failing when a gate fails and skipped (with the
+ * reason) when a gate could not decide; the numbers in the message.
+ */
 export function renderJunit(report: ComparisonReport, gates?: GateResult): string {
   // A CommonJS package whose types declare an ES default export: at run time the default import
   // is the builder itself. newBuilder() gives a fresh one instead of the package's global.
@@ -10,13 +16,19 @@ export function renderJunit(report: ComparisonReport, gates?: GateResult): strin
     .testSuite()
     .name(`balloon-bench compare (baseline ${report.baseline.key}=${report.baseline.value})`);
   report.comparisons.forEach((c, index) => {
-    const summary = `delta ${c.deltaPct.toFixed(1)}% [${c.deltaCi95.map((v) => v.toFixed(1)).join(", ")}], baseline ${c.baseline.mean.toPrecision(4)} ± ${c.baseline.sd.toPrecision(3)} (n=${c.baseline.n}), candidate ${c.candidate.mean.toPrecision(4)} ± ${c.candidate.sd.toPrecision(3)} (n=${c.candidate.n}), p Welch ${formatP(c.pWelch)}, p MW ${formatP(c.pMannWhitney)}, p Holm ${formatP(c.pAdjusted)}: ${c.verdict}`;
+    const { delta, ci } = deltaText(c);
+    const side = (s: typeof c.baseline): string =>
+      `${formatQuantity(s.mean, c.unit)} ± ${formatQuantity(s.sd, c.unit)} (n=${s.n}, ${s.boots} boots)`;
+    const summary = `delta ${delta} ${ci}, baseline ${side(c.baseline)}, candidate ${side(c.candidate)}, p Welch ${formatP(c.pWelch)}, p MW ${formatP(c.pMannWhitney)}, p Holm ${formatP(c.pAdjusted)}: ${c.verdict} (${c.reason})`;
     const testCase = suite
       .testCase()
       .className(`${c.workload}.${c.candidate.label.replace(/[^A-Za-z0-9_-]/g, "_")}`)
       .name(`${c.metric}: ${c.candidate.label} vs ${c.baseline.label}`);
     const failure = gates?.failures.get(index);
+    const undecided = gates?.undecided.get(index);
     if (failure !== undefined) testCase.failure(`${failure}; ${summary}`);
+    else if (undecided !== undefined)
+      testCase.skipped().standardOutput(`gate undecided: ${undecided}; ${summary}`);
     else testCase.standardOutput(summary);
   });
   return builder.build();

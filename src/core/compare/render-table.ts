@@ -1,10 +1,7 @@
-import { formatQuantity } from "../results-format/summary.js";
-import {
-  formatP,
-  type Comparison,
-  type ComparisonReport,
-  type GateResult,
-} from "./compare-model.js";
+import type { Comparison, ComparisonReport } from "./compare-model.js";
+import { formatP, formatPct, formatQuantity } from "./format.js";
+import type { GateResult } from "./gates.js";
+import { MIN_BOOTS } from "./verdict.js";
 
 const HEADER = [
   "metric",
@@ -19,32 +16,51 @@ const HEADER = [
 ];
 
 function meanSd(side: Comparison["baseline"], unit: string): string {
-  return `${formatQuantity(side.mean, unit)} ± ${formatQuantity(side.sd, unit)} (n=${side.n})`;
+  return `${formatQuantity(side.mean, unit)} ± ${formatQuantity(side.sd, unit)} (n=${side.n}, ${side.boots} boot${side.boots === 1 ? "" : "s"})`;
 }
 
-function pct(value: number): string {
-  return Number.isNaN(value) ? "n/a" : `${value > 0 ? "+" : ""}${value.toFixed(1)}%`;
+/** The delta column: a percentage, or the difference in the metric's unit when no ratio exists. */
+export function deltaText(c: Comparison): { delta: string; ci: string } {
+  if (c.method === "difference" && c.deltaCi95 !== null) {
+    const q = (v: number): string => `${v > 0 ? "+" : ""}${formatQuantity(v, c.unit)}`;
+    return { delta: q(c.difference), ci: `[${q(c.deltaCi95[0])}, ${q(c.deltaCi95[1])}]` };
+  }
+  return {
+    delta: formatPct(c.deltaPct),
+    ci:
+      c.deltaCi95 === null ? "n/a" : `[${formatPct(c.deltaCi95[0])}, ${formatPct(c.deltaCi95[1])}]`,
+  };
 }
 
-function row(c: Comparison, gateFailure: string | undefined): string[] {
+function verdictText(c: Comparison, index: number, gates?: GateResult): string {
+  if (gates?.failures.has(index) === true) return `${c.verdict} (GATE FAILED)`;
+  if (gates?.undecided.has(index) === true) return `${c.verdict} (GATE UNDECIDED)`;
+  return c.verdict;
+}
+
+function row(c: Comparison, index: number, gates?: GateResult): string[] {
+  const { delta, ci } = deltaText(c);
   return [
     c.metric,
     meanSd(c.baseline, c.unit),
     meanSd(c.candidate, c.unit),
-    pct(c.deltaPct),
-    Number.isNaN(c.deltaCi95[0]) ? "n/a" : `[${pct(c.deltaCi95[0])}, ${pct(c.deltaCi95[1])}]`,
+    delta,
+    ci,
     formatP(c.pWelch),
     formatP(c.pMannWhitney),
     formatP(c.pAdjusted),
-    gateFailure === undefined ? c.verdict : `${c.verdict} (GATE FAILED)`,
+    verdictText(c, index, gates),
   ];
 }
 
+interface Group {
+  readonly title: string;
+  readonly entries: { c: Comparison; index: number }[];
+}
+
 /** Groups comparisons by workload and candidate, in report order. */
-function groups(
-  report: ComparisonReport,
-): { title: string; entries: { c: Comparison; index: number }[] }[] {
-  const result: { title: string; entries: { c: Comparison; index: number }[] }[] = [];
+export function groups(report: ComparisonReport): Group[] {
+  const result: Group[] = [];
   report.comparisons.forEach((c, index) => {
     const title = `${c.workload}: ${c.candidate.label} vs ${c.baseline.label}`;
     let group = result.find((g) => g.title === title);
@@ -57,66 +73,86 @@ function groups(
   return result;
 }
 
-function notes(report: ComparisonReport, workload: string, labels: string[]): string[] {
+function icc(value: number | null): string {
+  return value === null ? "n/a (one iteration per boot)" : value.toFixed(2);
+}
+
+/** The lines under a group's table: why each verdict, what was dropped or flagged, the gates. */
+export function groupNotes(report: ComparisonReport, group: Group, gates?: GateResult): string[] {
+  const first = group.entries[0]?.c;
+  const labels = first === undefined ? [] : [first.baseline.label, first.candidate.label];
   const lines: string[] = [];
+  const knownIcc = group.entries.some(
+    ({ c }) => c.baseline.icc !== null || c.candidate.icc !== null,
+  );
+  if (!knownIcc) lines.push("intra-boot correlation (ICC): n/a, one iteration per boot");
+  for (const { c } of group.entries) {
+    const boots =
+      c.bootsNeeded === null ? "" : `; about ${c.bootsNeeded} boots per side would decide it`;
+    lines.push(`${c.metric}: ${c.verdict}: ${c.reason}${boots}`);
+    if (knownIcc)
+      lines.push(
+        `${c.metric}: intra-boot correlation (ICC) ${icc(c.baseline.icc)} baseline, ${icc(c.candidate.icc)} candidate`,
+      );
+    if (c.noiseFloorPct !== null)
+      lines.push(
+        `noise floor of ${c.metric} (A/A calibration): deltas under ±${c.noiseFloorPct.toFixed(1)}% are not reliably detectable`,
+      );
+  }
   for (const u of report.unsupported) {
-    if (u.workload === workload && labels.includes(u.label))
+    if (u.workload === first?.workload && labels.includes(u.label))
       lines.push(`${u.metric} on ${u.label}: ${u.reason}`);
+  }
+  const extra = [
+    ...new Set(
+      group.entries.flatMap(({ c }) => [
+        ...c.dropped.map((d) => `dropped: ${d}`),
+        ...c.flags.map((f) => `flag: ${f}`),
+      ]),
+    ),
+  ];
+  lines.push(...extra);
+  for (const { index } of group.entries) {
+    const failure = gates?.failures.get(index);
+    if (failure !== undefined) lines.push(`gate failed: ${failure}`);
+    const undecided = gates?.undecided.get(index);
+    if (undecided !== undefined) lines.push(`gate undecided: ${undecided}`);
   }
   return lines;
 }
 
-function noiseNotes(comparisons: readonly Comparison[]): string[] {
-  return comparisons
-    .filter((c) => c.noiseFloorPct !== null)
-    .map(
-      (c) =>
-        `noise floor of ${c.metric} (A/A calibration): deltas under ±${(c.noiseFloorPct ?? 0).toFixed(1)}% are not reliably detectable`,
-    );
+export function footer(report: ComparisonReport): string {
+  return `Method: ${report.method}. Holm's correction across all ${report.comparisons.length} comparisons, alpha ${report.alpha}. A regression or improvement is significant by Welch after Holm and by Mann-Whitney, the same way, and at least ${report.minEffectPct} % (--min-effect); "no change" means the 95 % CI lies within ±${report.minEffectPct} %; a verdict needs ${MIN_BOOTS} boots per side. Lower is better unless configured.`;
 }
 
-function footer(report: ComparisonReport): string {
-  return `Verdicts: Welch's t-test, p-values adjusted with Holm's method across all ${report.comparisons.length} comparisons, alpha ${report.alpha}; lower is better unless configured. Delta CI: 95 % CI of the difference of means (Welch), relative to the baseline mean.`;
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map(
+    (r) =>
+      `  ${r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd()}`,
+  );
 }
 
 /** The cover letter's table per workload, plus CI, p-values and verdict columns. */
 export function renderText(report: ComparisonReport, gates?: GateResult): string {
   const out: string[] = [`baseline: ${report.baseline.key}=${report.baseline.value}`];
   for (const group of groups(report)) {
-    const rows = [
-      HEADER,
-      ...group.entries.map(({ c, index }) => row(c, gates?.failures.get(index))),
-    ];
-    const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-    out.push("", group.title);
-    for (const r of rows)
-      out.push(
-        `  ${r
-          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-          .join("  ")
-          .trimEnd()}`,
-      );
-    const first = group.entries[0]?.c;
-    if (first !== undefined) {
-      for (const note of notes(report, first.workload, [
-        first.baseline.label,
-        first.candidate.label,
-      ]))
-        out.push(`  ${note}`);
-    }
-    const flags = [...new Set(group.entries.flatMap(({ c }) => c.flags))];
-    for (const flag of flags) out.push(`  flag: ${flag}`);
-    for (const line of noiseNotes(group.entries.map(({ c }) => c))) out.push(`  ${line}`);
-    for (const { index } of group.entries) {
-      const failure = gates?.failures.get(index);
-      if (failure !== undefined) out.push(`  gate: ${failure}`);
-    }
+    out.push(
+      "",
+      group.title,
+      ...table([HEADER, ...group.entries.map(({ c, index }) => row(c, index, gates))]),
+    );
+    out.push(...groupNotes(report, group, gates).map((line) => `  ${line}`));
   }
+  for (const d of report.dropped) out.push(`dropped: ${d}`);
   out.push("", footer(report));
   return out.join("\n");
 }
 
-/** The same tables in Markdown, for a cover letter, a PR comment or $GITHUB_STEP_SUMMARY. */
+/** The same tables in Markdown, for a PR comment or $GITHUB_STEP_SUMMARY. */
 export function renderMarkdown(report: ComparisonReport, gates?: GateResult): string {
   const escape = (s: string): string => s.replaceAll("|", "\\|");
   const out: string[] = [
@@ -131,21 +167,12 @@ export function renderMarkdown(report: ComparisonReport, gates?: GateResult): st
       `|${HEADER.map(() => " --- ").join("|")}|`,
     );
     for (const { c, index } of group.entries)
-      out.push(`| ${row(c, gates?.failures.get(index)).map(escape).join(" | ")} |`);
-    const first = group.entries[0]?.c;
-    const extra = [
-      ...(first === undefined
-        ? []
-        : notes(report, first.workload, [first.baseline.label, first.candidate.label])),
-      ...[...new Set(group.entries.flatMap(({ c }) => c.flags))].map((f) => `flag: ${f}`),
-      ...noiseNotes(group.entries.map(({ c }) => c)),
-      ...group.entries
-        .map(({ index }) => gates?.failures.get(index))
-        .filter((f): f is string => f !== undefined)
-        .map((f) => `gate: ${f}`),
-    ];
-    if (extra.length > 0) out.push("", ...extra.map((e) => `- ${escape(e)}`));
+      out.push(`| ${row(c, index, gates).map(escape).join(" | ")} |`);
+    const notes = groupNotes(report, group, gates);
+    if (notes.length > 0) out.push("", ...notes.map((e) => `- ${escape(e)}`));
   }
+  if (report.dropped.length > 0)
+    out.push("", ...report.dropped.map((d) => `- dropped: ${escape(d)}`));
   out.push("", footer(report));
   return `${out.join("\n")}\n`;
 }

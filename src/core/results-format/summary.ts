@@ -1,4 +1,7 @@
+import { formatQuantity } from "../compare/format.js";
 import type { Sample } from "./sample.js";
+
+export { formatQuantity } from "../compare/format.js";
 
 export interface EventSummary {
   readonly event: string;
@@ -52,17 +55,6 @@ export function summarizeSamples(samples: readonly Sample[]): EventSummary[] {
       notCounted: entry.notCounted,
     };
   });
-}
-
-/** Human-scale number like the cover letter's table: 232, 1.20M, 288K. */
-export function formatQuantity(value: number, unit: string): string {
-  if (unit !== "")
-    return `${value >= 100 ? value.toFixed(0) : value.toPrecision(3)} ${unit === "msec" ? "ms" : unit}`;
-  const abs = Math.abs(value);
-  if (abs >= 1e9) return `${(value / 1e9).toPrecision(3)}G`;
-  if (abs >= 1e6) return `${(value / 1e6).toPrecision(3)}M`;
-  if (abs >= 1e3) return `${(value / 1e3).toPrecision(3)}K`;
-  return value.toFixed(0);
 }
 
 /** The terminal table: mean ± sd per event, and plain words for events with no count. */

@@ -1,4 +1,4 @@
-// jstat ships no types; only what src/stats/distributions.ts uses is declared.
+// jstat ships no types; only what src/core/stats/distributions.ts uses is declared.
 declare module "jstat" {
   interface Distribution {
     cdf(x: number, ...params: number[]): number;
@@ -7,5 +7,8 @@ declare module "jstat" {
   export const jStat: {
     studentt: Distribution;
     normal: Distribution;
+    beta: Distribution;
+    ibeta(x: number, a: number, b: number): number;
+    erfc(x: number): number;
   };
 }

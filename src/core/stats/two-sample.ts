@@ -1,5 +1,5 @@
 import { mean, variance } from "./descriptive.js";
-import { normalCdf, studentTCdf, studentTQuantile } from "./distributions.js";
+import { normalSf, studentTSf, studentTQuantile } from "./distributions.js";
 
 export interface WelchResult {
   readonly t: number;
@@ -26,7 +26,7 @@ export function welchTTest(a: readonly number[], b: readonly number[]): WelchRes
   }
   const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
   const t = diff / se;
-  const p = 2 * (1 - studentTCdf(Math.abs(t), df));
+  const p = 2 * studentTSf(Math.abs(t), df);
   const half = studentTQuantile(0.975, df) * se;
   return { t, df, p: Math.min(1, p), diffCi95: [diff - half, diff + half] };
 }
@@ -101,7 +101,7 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
   const mu = (m * n) / 2;
   const sigma = Math.sqrt(((m * n) / 12) * (total + 1 - tieTerm / (total * (total - 1))));
   const z = (uBig - mu - 0.5) / sigma;
-  return { u: u1, p: Math.min(1, 2 * (1 - normalCdf(z))), method: "asymptotic" };
+  return { u: u1, p: Math.min(1, 2 * normalSf(z)), method: "asymptotic" };
 }
 
 /** Holm's step-down adjustment (controls the family-wise error rate); returns adjusted p-values. */

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import { describe as describeValues } from "../../../src/core/stats/descriptive.js";
-import { normalCdf, studentTCdf, studentTQuantile } from "../../../src/core/stats/distributions.js";
+import { normalSf, studentTSf, studentTQuantile } from "../../../src/core/stats/distributions.js";
 import { holmAdjust, mannWhitneyU, welchTTest } from "../../../src/core/stats/two-sample.js";
 import { noiseFloor } from "../../../src/core/stats/noise-floor.js";
 
@@ -50,8 +50,8 @@ describe(`statistics against SciPy ${reference.scipy} references`, () => {
       reference.quantiles["t975_df17.3"] ?? NaN,
       "t quantile df 17.3",
     );
-    expectSig4(studentTCdf(2.1, 5.5), reference.quantiles["tcdf_2.1_df5.5"] ?? NaN, "t cdf");
-    expectSig4(normalCdf(1.96), reference.quantiles["normcdf_1.96"] ?? NaN, "normal cdf");
+    expectSig4(1 - studentTSf(2.1, 5.5), reference.quantiles["tcdf_2.1_df5.5"] ?? NaN, "t cdf");
+    expectSig4(1 - normalSf(1.96), reference.quantiles["normcdf_1.96"] ?? NaN, "normal cdf");
   });
 
   for (const [name, c] of Object.entries(reference.cases)) {
