@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from "commander";
 import { EXIT_USAGE, exitCodeFor, formatError, formatErrorDetails } from "./exit-codes.js";
-import { exitAfterCleanup, installExitHandlers } from "./process-guard.js";
+import { exitAfterCleanup, installExitHandlers, pendingSignalExit } from "./process-guard.js";
 import { buildProgram } from "./program.js";
 import { shutdownRequested } from "../util/shutdown.js";
 
@@ -17,8 +17,10 @@ async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    // A signal is already stopping the VMs and will exit with its own code; errors it caused
-    // (a dropped SSH session, a killed QEMU) are not the user's problem.
+    // A signal ended the work: exit with its code; errors it caused (a dropped SSH session, a
+    // killed QEMU) are not the user's problem.
+    const signalled = pendingSignalExit();
+    if (signalled !== undefined) return exitAfterCleanup(signalled);
     if (shutdownRequested()) return new Promise<never>(() => undefined);
     if (error instanceof CommanderError) {
       // Help and version "errors" exit 0; unknown options and missing arguments are usage errors.
@@ -31,7 +33,7 @@ async function main(argv: string[]): Promise<void> {
     const text = details === undefined ? formatError(error) : `${formatError(error)}\n${details}`;
     return exitAfterCleanup(exitCodeFor(error), text);
   }
-  await exitAfterCleanup(exitCode);
+  await exitAfterCleanup(pendingSignalExit() ?? exitCode);
 }
 
 await main(process.argv);

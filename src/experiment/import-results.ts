@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../core/errors.js";
 import { PerfCsvParseError, parsePerfStatCsv, type PerfRun } from "../core/perf/perf-csv.js";
+import { LABEL } from "../core/plan/kernel-spec.js";
 import { cellId } from "../core/plan/plan.js";
 import {
   MANIFEST_SCHEMA,
@@ -10,6 +11,7 @@ import {
 import { countersFromPerfRun, type Sample } from "../core/results-format/sample.js";
 import { TOOL_VERSION } from "../version.js";
 import { RAW_CSV_FILE, ResultsDir } from "./results-dir.js";
+import { ResultsLock } from "./results-lock.js";
 
 export interface ImportRequest {
   /** One CSV per boot: bench.sh run once in a freshly booted VM. */
@@ -27,9 +29,6 @@ export interface ImportResult {
   readonly runs: number;
 }
 
-/** Longest excerpt of a refused line an error may quote. */
-const QUOTE_MAX = 80;
-
 async function readRuns(file: string): Promise<{ text: string; runs: PerfRun[] }> {
   let text: string;
   try {
@@ -39,14 +38,17 @@ async function readRuns(file: string): Promise<{ text: string; runs: PerfRun[] }
       hint: "pass the perf CSV bench.sh wrote (/tmp/perf.csv)",
     });
   }
+  if (text.includes("\u0000")) {
+    throw new UsageError(`${file} is not a text file (it holds NUL bytes), so not a perf CSV`, {
+      hint: "pass the CSV `perf stat -x, -o FILE --append` wrote",
+    });
+  }
   let runs: PerfRun[];
   try {
     runs = parsePerfStatCsv(text);
   } catch (error) {
     if (!(error instanceof PerfCsvParseError)) throw error;
-    const message =
-      error.message.length > 200 ? `${error.message.slice(0, QUOTE_MAX)}...` : error.message;
-    throw new UsageError(`${file}: ${message}`, {
+    throw new UsageError(`${file}: ${error.message}`, {
       hint: "import only what `perf stat -x, -o FILE --append` wrote",
     });
   }
@@ -118,9 +120,21 @@ function importedSamples(
  * checked before anything is written; the CSVs are kept byte for byte.
  */
 export async function importCsvFiles(request: ImportRequest): Promise<ImportResult> {
+  for (const [flag, value] of [
+    ["--kernel", request.kernel],
+    ["--config", request.config],
+    ["--workload", request.workload],
+  ] as const) {
+    if (!LABEL.test(value)) {
+      throw new UsageError(`${flag} '${value.slice(0, 40)}' is not usable as a label`, {
+        hint: "use letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit",
+      });
+    }
+  }
   const parsed = [];
   for (const file of request.files) parsed.push(await readRuns(file));
   const { results, manifest } = await openImportDir(request.out);
+  await using _lock = await ResultsLock.acquire(results.path, ["import", ...request.files]);
   const id = cellId(request.kernel, request.config, request.workload);
   if (manifest.cells.some((c) => c.id === id)) {
     throw new UsageError(`${request.out} already has a cell ${id}`, {

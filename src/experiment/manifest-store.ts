@@ -50,6 +50,22 @@ export class ManifestStore {
     return this.results.writeManifest(this.manifest);
   }
 
+  /**
+   * On resume: boots and cells the manifest still calls running were not (their process is
+   * gone, or we could not have the lock): the boots become interrupted. Returns the boots fixed.
+   */
+  reconcile(endedAt: string): string[] {
+    const fixed: string[] = [];
+    for (const boot of this.manifest.boots) {
+      if (boot.status !== "booting" && boot.status !== "running") continue;
+      boot.status = "interrupted";
+      boot.endedAt ??= endedAt;
+      boot.error ??= "the process running it ended before it did (found on resume)";
+      fixed.push(boot.id);
+    }
+    return fixed;
+  }
+
   /** A new invocation on this directory: unfinished cells start over as pending. */
   async beginRun(
     startedAt: string,

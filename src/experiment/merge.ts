@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { mergeManifests, type ShardInput } from "../core/results-format/merge-manifests.js";
 import { ResultsDir } from "./results-dir.js";
+import { ResultsLock } from "./results-lock.js";
 
 /** `balloon-bench merge DIR... --out DIR`: I/O around mergeManifests. */
 export async function mergeShardDirs(
@@ -20,6 +21,7 @@ export async function mergeShardDirs(
       hint: "merge into a new directory",
     });
   }
+  await using _lock = await ResultsLock.acquire(target.path, ["merge", ...dirs]);
   for (const input of inputs) {
     for (const sub of ["cells", "boots"]) {
       const from = join(input.dir, sub);

@@ -5,6 +5,7 @@ import { FLUSH_PAGES } from "../core/protocol/guest-protocol.js";
 import { compatible, runIdentity, type RunIdentity } from "../core/results-format/compatible.js";
 import {
   MANIFEST_SCHEMA,
+  type Manifest,
   type RunCell,
   type RunManifest,
 } from "../core/results-format/manifest.js";
@@ -14,9 +15,12 @@ import { TOOL_VERSION } from "../version.js";
 import { ManifestStore } from "./manifest-store.js";
 import type { Setup } from "./preflight.js";
 import { ResultsDir } from "./results-dir.js";
+import { ResultsLock } from "./results-lock.js";
 
 export interface OpenedResults {
   readonly results: ResultsDir;
+  /** The run's hold on the directory: one writer per results directory. */
+  readonly lock: ResultsLock;
   readonly store: ManifestStore;
   readonly schedule: Schedule;
   /** Counted iterations already on disk ("cell#iteration"), from an earlier, interrupted run. */
@@ -153,10 +157,38 @@ export function newRunManifest(
  */
 export async function openResults(
   setup: Setup,
-  request: { readonly out: string; readonly shard?: Shard | undefined },
+  request: {
+    readonly out: string;
+    readonly shard?: Shard | undefined;
+    readonly command: readonly string[];
+  },
   host: { kernel: string; cpuModel: string; hostname: string },
+  log: (line: string) => void,
 ): Promise<OpenedResults> {
   const { dir: results, manifest: previous } = await ResultsDir.createOrOpen(request.out);
+  const lock = await ResultsLock.acquire(results.path, request.command);
+  if (lock.tookOverFrom !== undefined) {
+    log(
+      `${results.path}: took over the lock of balloon-bench pid ${lock.tookOverFrom.pid}, which no longer runs`,
+    );
+  }
+  try {
+    return await openLocked(setup, request, host, log, results, previous, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function openLocked(
+  setup: Setup,
+  request: { readonly out: string; readonly shard?: Shard | undefined },
+  host: { kernel: string; cpuModel: string; hostname: string },
+  log: (line: string) => void,
+  results: ResultsDir,
+  previous: Manifest | undefined,
+  lock: ResultsLock,
+): Promise<OpenedResults> {
   if (previous !== undefined && previous.kind !== "run") {
     throw new UsageError(
       `${request.out} holds results this version cannot resume (imported or older)`,
@@ -182,6 +214,8 @@ export async function openResults(
   const schedule = buildSchedule(setup.plan, setup.cells, seed);
   const done = new Set<string>();
   for (const cell of setup.cells) {
+    const repaired = await results.repairTornTail(cell.id);
+    if (repaired !== undefined) log(repaired);
     for (const sample of await results.readSamples(cell.id)) {
       if (!sample.warmup) done.add(iterationKey(cell.id, sample.iteration));
     }
@@ -189,9 +223,13 @@ export async function openResults(
   const manifest =
     previous ??
     newRunManifest(setup, seed, schedule, request.shard, host, new Date().toISOString());
+  const store = new ManifestStore(results, manifest);
+  for (const boot of store.reconcile(new Date().toISOString()))
+    log(`boot ${boot} was left running by a process that ended; recorded as interrupted`);
   return {
     results,
-    store: new ManifestStore(results, manifest),
+    lock,
+    store,
     schedule,
     done,
     resumed: previous !== undefined,

@@ -1,14 +1,18 @@
-import { mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, truncate } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import type { Manifest } from "../core/results-format/manifest.js";
 import { sampleSchema, type Sample } from "../core/results-format/sample.js";
 import { parseManifest } from "../core/results-format/upgrade.js";
 import { appendJsonLine, writeFileAtomic } from "../util/atomic-file.js";
+import { checkUsableDir } from "../util/usable-dir.js";
+import { LOCK_FILE } from "./results-lock.js";
 
 export const MANIFEST_FILE = "manifest.json";
 export const SAMPLES_FILE = "samples.jsonl";
 export const RAW_CSV_FILE = "perf.csv";
+/** Free space a results directory needs before anything runs: samples, CSVs, logs. */
+const MIN_FREE_MIB = 64;
 
 export { cellId } from "../core/plan/plan.js";
 
@@ -37,8 +41,9 @@ export class ResultsDir {
    * it (the caller decides whether it may be resumed or added to); anything else is refused.
    */
   static async createOrOpen(path: string): Promise<{ dir: ResultsDir; manifest?: Manifest }> {
+    await checkUsableDir(path, "--out", MIN_FREE_MIB);
     const dir = resolve(path);
-    const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    const listed = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") return undefined;
       if (error.code === "ENOTDIR")
         throw new UsageError(`--out ${path} exists and is not a directory`, {
@@ -46,6 +51,8 @@ export class ResultsDir {
         });
       throw error;
     });
+    // A lock left by a run that crashed before writing its manifest does not make it non-empty.
+    const entries = listed?.filter((name) => name !== LOCK_FILE);
     if (entries === undefined || entries.length === 0) {
       await mkdir(dir, { recursive: true, mode: 0o755 });
       return { dir: new ResultsDir(dir) };
@@ -141,6 +148,22 @@ export class ResultsDir {
 
   async appendSample(sample: Sample): Promise<void> {
     await appendJsonLine(join(await this.cellDir(sample.cell), SAMPLES_FILE), sample);
+  }
+
+  /**
+   * A torn last line of a cell's samples (a crash mid-append) is moved aside to
+   * samples.jsonl.torn-TIME and cut off, so the next append starts on a line of its own.
+   * Returns what was done, for the run to say; undefined when the file ends cleanly.
+   */
+  async repairTornTail(cellId: string): Promise<string | undefined> {
+    const file = join(this.path, "cells", cellId, SAMPLES_FILE);
+    const text = await readFile(file, "utf8").catch(() => "");
+    if (text === "" || text.endsWith("\n")) return undefined;
+    const cut = text.lastIndexOf("\n") + 1;
+    const aside = `${file}.torn-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    await writeFileAtomic(aside, text.slice(cut));
+    await truncate(file, Buffer.byteLength(text.slice(0, cut)));
+    return `${file}: its last line was cut short (a crash mid-write); kept aside as ${aside} and removed, that iteration will run again`;
   }
 
   /**

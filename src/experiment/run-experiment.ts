@@ -8,6 +8,7 @@ import { realMachinePort, type MachinePort } from "./machine-port.js";
 import { openResults, type OpenedResults } from "./open-results.js";
 import { preflight, type Setup, type SkippedConfig } from "./preflight.js";
 import type { RunReporter } from "./run-reporter.js";
+import { beginGracefulWork } from "../util/shutdown.js";
 
 export interface ExperimentRequest {
   readonly plan: Plan;
@@ -52,10 +53,13 @@ export async function runExperiment(
 ): Promise<ExperimentResult> {
   const started = Date.now();
   const signal = request.signal ?? new AbortController().signal;
+  // On an interrupt this run unwinds by itself: it records the boot it was in and stops its VMs.
+  using _graceful = beginGracefulWork();
   // Bad input and bits this QEMU cannot offer fail here, before results or VMs exist.
   const setup = await preflight(request, port, reporter);
   // A new results directory, or this experiment's unfinished one (the one compatibility rule).
-  const opened = await openResults(setup, request, port.host());
+  const opened = await openResults(setup, request, port.host(), (line) => reporter.log(line));
+  await using _lock = opened.lock;
   request.onResultsDir?.(opened.results.path);
   // What is left, in the seeded interleaved order: a resume skips what is on disk.
   const boots = remainingSchedule(opened.schedule, opened.done);

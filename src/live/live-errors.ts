@@ -26,3 +26,19 @@ export class VmNotReadyError extends BalloonBenchError {
     });
   }
 }
+
+/** The VM's state file does not validate, while the QEMU it names still runs: never taken for dead. */
+export class VmStateDamagedError extends BalloonBenchError {
+  constructor(
+    readonly vmName: string,
+    problem: string,
+    pid: number,
+  ) {
+    super(
+      `the state of VM ${vmName} is damaged (${problem}), and its QEMU (pid ${pid}) still runs`,
+      {
+        hint: `stop it with \`balloon-bench down ${vmName}\`, which needs only the pid it recorded`,
+      },
+    );
+  }
+}

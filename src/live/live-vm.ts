@@ -3,10 +3,15 @@ import { GuestSsh } from "../machine/guest/guest-ssh.js";
 import { parseOpenSshPublicKey } from "../core/protocol/host-key.js";
 import { QmpClient } from "../machine/qmp/qmp-client.js";
 import { removeDir } from "../util/private-dir.js";
-import { NoSuchVmError, VmNotReadyError, VmNotRunningError } from "./live-errors.js";
+import {
+  NoSuchVmError,
+  VmNotReadyError,
+  VmNotRunningError,
+  VmStateDamagedError,
+} from "./live-errors.js";
 import { vmStateDir } from "./live-paths.js";
-import { isSameProcess } from "./process-identity.js";
-import { readVmState, type LiveVmState } from "./vm-state.js";
+import { isSameProcess } from "../util/process-identity.js";
+import { readVmStateFile, type LiveVmState } from "./vm-state.js";
 
 /** A live VM found by name: its state directory and recorded state. */
 export interface LiveVm {
@@ -36,12 +41,20 @@ export async function openLiveVm(
   options: { readonly allowBooting?: boolean } = {},
 ): Promise<LiveVm> {
   const dir = vmStateDir(name);
-  const state = await readVmState(dir);
-  if (state === undefined) {
+  const read = await readVmStateFile(dir);
+  if (
+    read.kind === "damaged" &&
+    read.process !== undefined &&
+    (await isSameProcess(read.process))
+  ) {
+    throw new VmStateDamagedError(name, read.problem, read.process.pid);
+  }
+  if (read.kind !== "ok") {
     if (!(await exists(dir))) throw new NoSuchVmError(name);
     await removeDir(dir);
     throw new VmNotRunningError(name);
   }
+  const { state } = read;
   if (!(await isVmAlive(state))) {
     await removeDir(dir);
     throw new VmNotRunningError(name);

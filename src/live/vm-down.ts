@@ -10,9 +10,10 @@ import {
 import { removeDir } from "../util/private-dir.js";
 import { isVmAlive } from "./live-vm.js";
 import { vmStateDir } from "./live-paths.js";
-import { isSameProcess, type ProcessIdentity } from "./process-identity.js";
-import { readVmState } from "./vm-state.js";
+import { isSameProcess, type ProcessIdentity } from "../util/process-identity.js";
+import { readVmStateFile } from "./vm-state.js";
 import { access } from "node:fs/promises";
+import { join } from "node:path";
 
 export type DownOutcome =
   | { readonly outcome: "stopped"; readonly method: StopMethod; readonly pid: number }
@@ -89,7 +90,18 @@ export async function stopForeignQemu(
 /** `balloon-bench down NAME`: stops the VM in steps and removes its state; twice is harmless. */
 export async function downVm(name: string, options: StopOptions = {}): Promise<DownOutcome> {
   const dir = vmStateDir(name);
-  const state = await readVmState(dir);
+  const read = await readVmStateFile(dir);
+  if (
+    read.kind === "damaged" &&
+    read.process !== undefined &&
+    (await isSameProcess(read.process))
+  ) {
+    // The state does not validate, but the process it names runs: stop it by what was recorded.
+    const method = await stopForeignQemu(read.process, join(dir, "qmp.sock"), options);
+    await removeDir(dir);
+    return { outcome: "stopped", method, pid: read.process.pid };
+  }
+  const state = read.kind === "ok" ? read.state : undefined;
   if (state === undefined) {
     const present = await access(dir).then(
       () => true,

@@ -3,12 +3,15 @@ import { join } from "node:path";
 import { removeDir } from "../util/private-dir.js";
 import { isVmAlive } from "./live-vm.js";
 import { liveVmsDir } from "./live-paths.js";
-import { listVmNames, readVmState, type LiveVmState } from "./vm-state.js";
+import { isSameProcess } from "../util/process-identity.js";
+import { listVmNames, readVmState, readVmStateFile, type LiveVmState } from "./vm-state.js";
 
 export interface VmListing {
   readonly live: readonly LiveVmState[];
   /** Names whose QEMU had exited; their state was removed. */
   readonly removedStale: readonly string[];
+  /** VMs whose state does not validate while their QEMU runs: kept, and said so. */
+  readonly damaged: readonly { name: string; problem: string; pid: number }[];
 }
 
 /** Live VMs; entries whose QEMU is gone are removed (and named in the result). */
@@ -16,11 +19,20 @@ export async function listLiveVms(): Promise<VmListing> {
   const root = liveVmsDir();
   const live: LiveVmState[] = [];
   const removedStale: string[] = [];
+  const damaged: { name: string; problem: string; pid: number }[] = [];
   for (const name of await listVmNames(root)) {
     const dir = join(root, name);
-    const state = await readVmState(dir);
-    if (state !== undefined && (await isVmAlive(state))) {
-      live.push(state);
+    const read = await readVmStateFile(dir);
+    if (read.kind === "ok" && (await isVmAlive(read.state))) {
+      live.push(read.state);
+      continue;
+    }
+    if (
+      read.kind === "damaged" &&
+      read.process !== undefined &&
+      (await isSameProcess(read.process))
+    ) {
+      damaged.push({ name, problem: read.problem, pid: read.process.pid });
       continue;
     }
     await removeDir(dir);
@@ -34,7 +46,7 @@ export async function listLiveVms(): Promise<VmListing> {
     const state = await readVmState(dir);
     if (state === undefined || !(await isVmAlive(state))) await removeDir(dir);
   }
-  return { live, removedStale };
+  return { live, removedStale, damaged };
 }
 
 function formatUptime(createdAt: string): string {

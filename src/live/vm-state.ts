@@ -2,6 +2,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomic } from "../util/atomic-file.js";
+import type { ProcessIdentity } from "../util/process-identity.js";
 
 export const STATE_FILE = "state.json";
 
@@ -52,20 +53,53 @@ export async function writeVmState(dir: string, state: LiveVmState): Promise<voi
   await writeFileAtomic(join(dir, STATE_FILE), serializeVmState(state));
 }
 
-/** The state in `dir`; undefined when there is none or it is unreadable (treated as stale). */
-export async function readVmState(dir: string): Promise<LiveVmState | undefined> {
+export type VmStateRead =
+  | { readonly kind: "absent" }
+  | { readonly kind: "ok"; readonly state: LiveVmState }
+  /**
+   * The file does not validate (edited, or written by another version). Which process it names
+   * is read leniently, so a VM whose QEMU still runs is never taken for dead.
+   */
+  | { readonly kind: "damaged"; readonly problem: string; readonly process?: ProcessIdentity };
+
+function lenientIdentity(json: unknown): ProcessIdentity | undefined {
+  const pick = (value: unknown): ProcessIdentity | undefined => {
+    const parsed = identity.safeParse(value);
+    return parsed.success ? parsed.data : undefined;
+  };
+  if (typeof json !== "object" || json === null) return undefined;
+  const record = json as { qemu?: unknown; owner?: unknown };
+  return pick(record.qemu) ?? pick(record.owner);
+}
+
+/** The state in `dir`: absent, valid, or damaged (with the process it names, when it can tell). */
+export async function readVmStateFile(dir: string): Promise<VmStateRead> {
   let text: string;
   try {
     text = await readFile(join(dir, STATE_FILE), "utf8");
   } catch {
-    return undefined;
+    return { kind: "absent" };
   }
+  let json: unknown;
   try {
-    const parsed = liveVmStateSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+    json = JSON.parse(text);
+  } catch (error) {
+    return { kind: "damaged", problem: `not JSON (${(error as Error).message})` };
   }
+  const parsed = liveVmStateSchema.safeParse(json);
+  if (parsed.success) return { kind: "ok", state: parsed.data };
+  const issue = parsed.error.issues[0];
+  const problem = `${issue?.path.join(".") || "(top level)"}: ${issue?.message ?? "invalid"}`;
+  const process = lenientIdentity(json);
+  return process === undefined
+    ? { kind: "damaged", problem }
+    : { kind: "damaged", problem, process };
+}
+
+/** The valid state in `dir`, or undefined when there is none or it does not validate. */
+export async function readVmState(dir: string): Promise<LiveVmState | undefined> {
+  const read = await readVmStateFile(dir);
+  return read.kind === "ok" ? read.state : undefined;
 }
 
 /** Names of the VM directories under the state root (hidden temporary ones excluded). */

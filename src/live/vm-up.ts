@@ -18,8 +18,9 @@ import { writeFileAtomic } from "../util/atomic-file.js";
 import { removeDir } from "../util/private-dir.js";
 import { isVmAlive } from "./live-vm.js";
 import { ensureLiveVmsDir, parseVmName } from "./live-paths.js";
-import { readProcessStartTime, selfIdentity } from "./process-identity.js";
-import { readVmState, writeVmState, type LiveVmState } from "./vm-state.js";
+import { readProcessStartTime, selfIdentity } from "../util/process-identity.js";
+import { readVmStateFile, writeVmState, type LiveVmState } from "./vm-state.js";
+import { isSameProcess } from "../util/process-identity.js";
 
 type Progress = (line: string) => void;
 
@@ -71,7 +72,20 @@ async function claimName(
       const code = (error as NodeJS.ErrnoException).code;
       if ((code !== "EEXIST" && code !== "ENOTEMPTY") || attempt > 0) throw error;
     }
-    const existing = await readVmState(dir);
+    const read = await readVmStateFile(dir);
+    if (
+      read.kind === "damaged" &&
+      read.process !== undefined &&
+      (await isSameProcess(read.process))
+    ) {
+      throw new UsageError(
+        `VM ${initial.name} exists with a damaged state, and its QEMU (pid ${read.process.pid}) runs`,
+        {
+          hint: `stop it first with \`balloon-bench down ${initial.name}\`, or pick another --name`,
+        },
+      );
+    }
+    const existing = read.kind === "ok" ? read.state : undefined;
     if (existing !== undefined && (await isVmAlive(existing))) {
       const what =
         existing.phase === "running"

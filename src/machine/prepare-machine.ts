@@ -9,6 +9,7 @@ import {
 } from "../core/qemu/accelerator.js";
 import type { BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
 import { cacheDir } from "../util/paths.js";
+import { sweepStaleDirs } from "../util/private-dir.js";
 import type { GuestBootOptions } from "./guest/guest-vm.js";
 import { ensureGuestImage, type GuestImage } from "./image/guest-image.js";
 import { readKernelImageHeader } from "./kernel/kernel-image.js";
@@ -80,6 +81,12 @@ async function hugetlbConfigured(kernel: PreparedKernel, spec: KernelSpec): Prom
  * changed), the kernels (fetched and prepared, cached), the guest image (built when missing).
  */
 export async function prepareMachine(request: MachineRequest): Promise<PreparedMachine> {
+  // A balloon-bench killed with SIGKILL cannot clean up: its run directories and overlays go now.
+  const swept = await sweepStaleDirs();
+  if (swept.length > 0)
+    request.log(
+      `removed ${swept.length} run director${swept.length === 1 ? "y" : "ies"} left by killed balloon-bench processes`,
+    );
   const accelerator = chooseAccelerator(request.accel, await readHostAccelFacts());
   for (const warning of accelerator.warnings) request.log(`warning: ${warning}`);
   request.log(`accelerator: ${accelerator.accelerator} (${accelerator.reason})`);

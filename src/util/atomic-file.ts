@@ -1,31 +1,44 @@
-import { appendFile, open, rename, writeFile } from "node:fs/promises";
+import { appendFile, open, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
 
 /**
  * Writes a file so a crash leaves either the old or the new content, never half: write a temp
- * file beside it, fsync, rename over. Results files go through here.
+ * file beside it, fsync, rename over. A write that fails (a full disk) removes its temp file.
+ * Results files go through here.
  */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  await writeFile(tmp, data);
-  const handle = await open(tmp, "r");
   try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await writeFile(tmp, data);
+    const handle = await open(tmp, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
   }
-  await rename(tmp, path);
 }
 
 /**
- * Appends one JSON line and fsyncs: a crash can lose at most the line being written, and a
- * reader skips a torn last line (see readJsonLines).
+ * Appends one JSON line in one write and fsyncs: a crash can tear at most the line being
+ * written, which the reader skips and a resume cuts off (ResultsDir.repairTornTail). A failed
+ * append (a full disk) is cut back to where the file ended, so no half line stays behind.
  */
 export async function appendJsonLine(path: string, record: unknown): Promise<void> {
-  await appendFile(path, `${JSON.stringify(record)}\n`);
-  const handle = await open(path, "r");
+  const handle = await open(path, "a");
   try {
-    await handle.sync();
+    const { size } = await handle.stat();
+    try {
+      await appendFile(handle, `${JSON.stringify(record)}\n`);
+      await handle.sync();
+    } catch (error) {
+      await handle.truncate(size).catch(() => undefined);
+      throw error;
+    }
   } finally {
     await handle.close();
   }

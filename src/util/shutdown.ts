@@ -3,6 +3,7 @@
  * an interrupt stops it between steps and is recorded as an interrupt, not as a failure.
  */
 const controller = new AbortController();
+let graceful = 0;
 
 export function requestShutdown(): void {
   controller.abort(new Error("shutting down"));
@@ -14,4 +15,24 @@ export function shutdownRequested(): boolean {
 
 export function shutdownSignal(): AbortSignal {
   return controller.signal;
+}
+
+/**
+ * Declares work that unwinds by itself on an interrupt (a run records the interrupted boot and
+ * stops its VMs): the signal handler then lets it finish instead of exiting at once.
+ */
+export function beginGracefulWork(): Disposable {
+  graceful += 1;
+  let done = false;
+  return {
+    [Symbol.dispose]: () => {
+      if (done) return;
+      done = true;
+      graceful -= 1;
+    },
+  };
+}
+
+export function gracefulWorkRunning(): boolean {
+  return graceful > 0;
 }

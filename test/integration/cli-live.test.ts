@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { execa, type ResultPromise } from "execa";
 import { liveVmsDir } from "../../src/live/live-paths.js";
-import { readProcessStartTime } from "../../src/live/process-identity.js";
+import { readProcessStartTime } from "../../src/util/process-identity.js";
 import { readVmState, writeVmState, type LiveVmState } from "../../src/live/vm-state.js";
 import { ensurePrivateDir, makePrivateTempDir, removeDir } from "../../src/util/private-dir.js";
 import { runCli } from "../helpers/cli.js";

@@ -6,7 +6,7 @@ import { exitCodeOf } from "../../src/cli/exit-codes.js";
 import { UsageError } from "../../src/core/errors.js";
 import { reportTopEntries } from "../../src/live/guest-profile.js";
 import { liveVmsDir, parseVmName } from "../../src/live/live-paths.js";
-import { parseProcStat } from "../../src/live/process-identity.js";
+import { parseProcStat } from "../../src/util/process-identity.js";
 
 describe("live VM helpers", () => {
   it("reads state and start time (field 22) from /proc/PID/stat, even with ') ' in comm", () => {

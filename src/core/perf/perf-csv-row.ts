@@ -33,6 +33,10 @@ const NOT_COUNTED = "<not counted>";
 const MIN_COUNTER_FIELDS = 7;
 // Fields after the event (and the optional variance): run time, enabled %, metric value, unit.
 const TRAILING_FIELDS = 4;
+// Older perf (before 5.x printed every column) leaves the metric columns off a counter without
+// a metric: value, unit, event, run time, enabled %. Accepted when the 7-field reading fails.
+const LEGACY_FIELDS = 5;
+const LEGACY_TRAILING_FIELDS = 2;
 // A continuation line is the counter's leading fields left empty, then metric value and unit.
 // The 6.1-era new_line_csv prints 4 separators before the value; later perf's CSV lint test
 // expects every line to have 6 separators (5 before the value), so accept any count >= 3.
@@ -93,13 +97,28 @@ export function parsePerfCsvRow(text: string, separator: string): PerfCsvRowResu
   const continuation = parseContinuation(fields);
   if (continuation) return continuation;
 
-  if (fields.length < MIN_COUNTER_FIELDS) {
+  if (fields.length < LEGACY_FIELDS) {
     return fail(`${fields.length} fields where 7 (8 with -r) were expected`);
   }
+  const modern =
+    fields.length >= MIN_COUNTER_FIELDS
+      ? parseCounter(fields, separator, TRAILING_FIELDS)
+      : undefined;
+  if (modern?.ok === true) return modern;
+  const legacy = parseCounter(fields, separator, LEGACY_TRAILING_FIELDS);
+  if (legacy.ok) return legacy;
+  return modern ?? fail(`${fields.length} fields where 7 (8 with -r) were expected`);
+}
+
+/** A counter line whose last `trailing` fields follow the event (4 in perf 6.x, 2 in older perf). */
+function parseCounter(fields: string[], separator: string, trailing: number): PerfCsvRowResult {
   const rawValue = fields[0] ?? "";
   const unit = fields[1] ?? "";
-  const [rawRunTime = "", rawEnabled = "", rawMetricValue = "", metricUnit = ""] =
-    fields.slice(-TRAILING_FIELDS);
+  const [rawRunTime = "", rawEnabled = "", rawMetricValue = "", metricUnit = ""] = [
+    ...fields.slice(-trailing),
+    "",
+    "",
+  ];
 
   const value = parseValue(rawValue);
   if (!value) return fail(`counter value ${JSON.stringify(rawValue)}`);
@@ -107,7 +126,7 @@ export function parsePerfCsvRow(text: string, separator: string): PerfCsvRowResu
   // this parser does not support (-I timestamp, --per-* aggregation ids).
   if (COUNT.test(unit) || unit.startsWith("<")) return fail(`unit ${JSON.stringify(unit)}`);
 
-  const split = splitEvent(fields.slice(2, -TRAILING_FIELDS), separator);
+  const split = splitEvent(fields.slice(2, -trailing), separator);
   if (typeof split === "string") return fail(split);
 
   if (!RUN_TIME_NS.test(rawRunTime)) return fail(`run time ${JSON.stringify(rawRunTime)}`);

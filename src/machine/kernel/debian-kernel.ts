@@ -49,6 +49,22 @@ export async function resolveDebianKernel(
     reject: false,
   });
   if (result.exitCode !== 0 || result.stdout.trim() === "") {
+    // With package lists that know the default flavour, an unknown one is the user's typo.
+    const known = await execa(
+      "apt-cache",
+      ["show", "--no-all-versions", `linux-image-${DEFAULT_DEBIAN_FLAVOUR}`],
+      {
+        reject: false,
+      },
+    );
+    if (known.exitCode === 0 && known.stdout.trim() !== "") {
+      throw new UsageError(
+        `Debian has no kernel flavour '${flavour}' (no package linux-image-${flavour})`,
+        {
+          hint: "use a flavour such as debian:amd64, debian:cloud-amd64 or debian:rt-amd64 (`apt-cache search linux-image-`)",
+        },
+      );
+    }
     throw new EnvironmentError(`apt knows no package linux-image-${flavour}`, {
       hint: "run `apt-get update` (Debian's package lists), or check the flavour name",
     });

@@ -434,3 +434,20 @@ describe("parsePerfStatCsv on edited perf lines", () => {
     expect(error.message).to.match(/before any counter/);
   });
 });
+
+describe("perf stat CSV of older perf versions", () => {
+  it("reads counter lines of 5 fields (no metric columns), as older perf wrote them", () => {
+    const runs = parsePerfStatCsv(fixture("legacy-5-fields.csv"));
+    expect(runs).to.have.length(1);
+    expect(runs[0]?.counters.map((c) => [c.event, c.value, c.unit, c.runTimeNs])).to.deep.equal([
+      ["task-clock", { kind: "counted", value: 1234.56 }, "msec", 1234560000],
+      ["instructions", { kind: "counted", value: 4567890 }, "", 1234560000],
+      ["cache-misses", { kind: "not-supported" }, "", 0],
+    ]);
+  });
+
+  it("quotes at most 60 characters of a refused line", () => {
+    const line = `x${"A".repeat(20_000)}`;
+    expect(() => parsePerfStatCsv(line)).to.throw(/^perf stat CSV line 1: .*: "xA{59}"\.\.\.$/);
+  });
+});
