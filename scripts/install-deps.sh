@@ -8,6 +8,8 @@ PACKAGES=(
   util-linux        # setpriv: QEMU dies with the tool, even on SIGKILL
   procps            # pgrep/ps for the no-orphan checks
   mmdebstrap        # guest root filesystem from Debian packages
+  uidmap            # newuidmap: mmdebstrap --mode=unshare builds the image as a normal user
+  fakeroot          # keeps the image's root ownership through tar and mke2fs -d, without root
   e2fsprogs         # mke2fs -d: ext4 image without a loop mount
   busybox-static    # the per-kernel initramfs
   cpio              # packs that initramfs

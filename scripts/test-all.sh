@@ -4,4 +4,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export CI="${CI:-true}"
+# As root, the normal users the main job and doctor are tested as (test/integration/normal-user).
+if [ "$(id -u)" -eq 0 ]; then bash scripts/ci-users.sh; fi
 exec ./node_modules/.bin/mocha --forbid-only "$@"

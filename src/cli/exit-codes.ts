@@ -1,5 +1,6 @@
 import { constants } from "node:os";
 import { BalloonBenchError, UsageError } from "../core/errors.js";
+import { describeIoError, fixableIoError } from "../util/io-errors.js";
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -13,6 +14,11 @@ export function formatError(error: unknown): string {
   if (error instanceof BalloonBenchError) {
     const message = error.message.replace(/\s*\n\s*/g, " ");
     return `balloon-bench: error: ${message}${error.hint === undefined ? "" : ` (fix: ${error.hint})`}`;
+  }
+  const io = fixableIoError(error);
+  if (io !== undefined) {
+    const { message, hint } = describeIoError(io);
+    return `balloon-bench: error: ${message} (fix: ${hint}; results already written are kept)`;
   }
   const text = error instanceof Error ? error.message : String(error);
   return `balloon-bench: internal error: ${text.replace(/\s*\n\s*/g, " ")} (please report it; set BALLOON_BENCH_DEBUG=1 for a stack trace)`;

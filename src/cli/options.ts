@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { DEFAULT_EVENTS, PLAN_DEFAULTS } from "../core/plan/plan-defaults.js";
+import { DEFAULT_EVENTS, HANG_TIMEOUT_MS, PLAN_DEFAULTS } from "../core/plan/plan-defaults.js";
 import type { PlanFlagValues } from "../core/plan/plan-flags.js";
 
 /** Commander's accumulator for repeatable options. */
@@ -51,6 +51,14 @@ export function addRunOptions(command: Command): Command {
       "boots per kernel x config, interleaved (default: min(iterations, 10): the boot is the unit)",
     )
     .option("--seed <N>", "seed of the interleaved order (default: random, recorded)")
+    .option(
+      "--iteration-timeout <s>",
+      "longest one iteration may take (default: 120 s + settle + 100 ms per MiB + balloon moves)",
+    )
+    .option(
+      "--hang-timeout <s>",
+      `seconds QEMU may not answer QMP during an iteration before the boot is given up (default: ${HANG_TIMEOUT_MS / 1000})`,
+    )
     .option("--huge", "hugetlb surplus pages (alloc_once SIZE huge), as `bench.sh SIZE N huge`")
     .option("--pages <mode>", "default | small (THP never) | thp (THP always) | hugetlb")
     .option(

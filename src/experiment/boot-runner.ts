@@ -1,20 +1,12 @@
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { decodeSysfsFeatureString, decodeVirtioStatus } from "../core/balloon/device-features.js";
-import { BALLOON_VIRTIO_PATH } from "../core/balloon/balloon-device.js";
-import { featureFindings } from "../core/balloon/feature-findings.js";
 import { BalloonBenchError, InterruptedError, UsageError } from "../core/errors.js";
 import type { Boot, BootWorkload } from "../core/plan/schedule.js";
 import type { FeatureConfig, Plan } from "../core/plan/plan.js";
 import {
   FLUSH_PAGES,
-  GUEST_ALLOC_ONCE,
-  GUEST_BALLOON_MODULE,
-  GUEST_FACTS_SCRIPT,
   GUEST_WORK_DIR,
   activeThpSetting,
   hugetlbOvercommitPages,
-  parseGuestFacts,
   setHugetlbOvercommitArgv,
   setThpArgv,
   thpSettingFor,
@@ -22,13 +14,14 @@ import {
   type SettleMode,
 } from "../core/protocol/guest-protocol.js";
 import type { BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
-import type { FeaturesRecord, GuestRecord } from "../core/results-format/manifest.js";
+import { VmHungError } from "./watchdog.js";
+import { fixableIoError } from "../util/io-errors.js";
 import { setGuestStatsPolling } from "../machine/balloon/balloon-control.js";
-import { GuestCommandError } from "../machine/guest/guest-errors.js";
 import type { PreparedKernel } from "../machine/kernel/prepared-kernel.js";
 import { readTail } from "../util/file-tail.js";
 import type { BootRequest, GuestSession } from "./guest-session.js";
 import { runIteration, type IterationContext } from "./iteration.js";
+import { guestRecord, run, setUpGuest, verifyFeatures } from "./guest-setup.js";
 import type { ManifestStore } from "./manifest-store.js";
 import type { ResultsDir } from "./results-dir.js";
 import type { RunReporter } from "./run-reporter.js";
@@ -111,22 +104,44 @@ export async function runBoot(boot: Boot, ctx: BootRunnerContext): Promise<void>
       new Date().toISOString(),
     );
   } catch (error) {
-    const interrupted = ctx.signal.aborted;
-    const consoleTail = interrupted ? "" : await consoleTailOf(error, logDir);
-    await store.bootEnded(
-      boot.id,
-      cellIds,
-      {
-        status: interrupted ? "interrupted" : "failed",
-        error: error instanceof Error ? error.message : String(error),
-        consoleTail,
-      },
-      new Date().toISOString(),
-    );
-    throw interrupted
-      ? new InterruptedError("interrupted", { cause: error })
-      : new BootFailure(error, consoleTail);
+    throw await recordBootEnd(boot, cellIds, logDir, error, ctx);
   }
+}
+
+/**
+ * Records how a boot that threw ended, and returns what to throw. An interrupt, or a results
+ * directory that cannot be written (full, read-only), is "interrupted", not the VM's failure;
+ * when even the record cannot be written, the next resume reconciles the boot.
+ */
+async function recordBootEnd(
+  boot: Boot,
+  cellIds: readonly string[],
+  logDir: string,
+  error: unknown,
+  ctx: BootRunnerContext,
+): Promise<Error> {
+  const io = fixableIoError(error);
+  const interrupted = ctx.signal.aborted || io !== undefined;
+  const consoleTail = interrupted ? "" : await consoleTailOf(error, logDir);
+  const recorded = ctx.store.bootEnded(
+    boot.id,
+    cellIds,
+    {
+      status: interrupted ? "interrupted" : "failed",
+      error: error instanceof Error ? error.message : String(error),
+      consoleTail,
+      shutdown: error instanceof QemuTroubleError ? error.shutdown : undefined,
+    },
+    new Date().toISOString(),
+  );
+  if (io !== undefined) {
+    await recorded.catch(() => undefined);
+    return io;
+  }
+  await recorded;
+  return ctx.signal.aborted
+    ? new InterruptedError("interrupted", { cause: error })
+    : new BootFailure(error, consoleTail);
 }
 
 /** Boots the VM, checks it, runs every workload of the boot; returns how QEMU stopped. */
@@ -145,6 +160,57 @@ async function bootAndMeasure(
     deferBalloonModule: ctx.balloonModule !== undefined,
   });
   throwIfInterrupted(ctx.signal);
+  // An interrupt stops the VM at once: the step in flight fails, and is recorded as interrupted.
+  const stopOnAbort = (): void => void session.stop().catch(() => undefined);
+  ctx.signal.addEventListener("abort", stopOnAbort, { once: true });
+  try {
+    await measure(session, boot, kernel, config, ctx);
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    throw await explainQemuTrouble(session, boot, error);
+  } finally {
+    ctx.signal.removeEventListener("abort", stopOnAbort);
+  }
+  return (await session.stop()).method;
+}
+
+/** QEMU died or stopped under the boot: said so, instead of the SSH error it caused. */
+export class QemuTroubleError extends BalloonBenchError {
+  constructor(
+    message: string,
+    /** How the boot ended, for its record (e.g. "QEMU exited (killed by SIGKILL)"). */
+    readonly shutdown: string,
+    cause: unknown,
+  ) {
+    super(message, { cause, hint: "see the boot's console log and qemu-stderr.log" });
+  }
+}
+
+async function explainQemuTrouble(
+  session: GuestSession,
+  boot: Boot,
+  error: unknown,
+): Promise<unknown> {
+  // The watchdog's error already says what QEMU was doing.
+  if (error instanceof VmHungError) return error;
+  const trouble = await session.qemuTrouble();
+  if (trouble === undefined) return error;
+  const what = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  return new QemuTroubleError(
+    `QEMU ${trouble} during boot ${boot.id} (${what})`,
+    `QEMU ${trouble}`,
+    error,
+  );
+}
+
+/** The boot's work: guest set-up, feature check, every workload's iterations. */
+async function measure(
+  session: GuestSession,
+  boot: Boot,
+  kernel: PreparedKernel & { readonly hugetlbOk: boolean },
+  config: FeatureConfig,
+  ctx: BootRunnerContext,
+): Promise<void> {
   // What the guest is, then whether it negotiated what was asked: recorded before measuring.
   const facts = await setUpGuest(session, ctx);
   const features = await verifyFeatures(session, facts, boot.kernel, config.bits, ctx.reporter);
@@ -157,69 +223,6 @@ async function bootAndMeasure(
   for (const workload of boot.workloads) {
     await runWorkload(session, facts, boot, workload, kernel, ctx);
   }
-  return (await session.stop()).method;
-}
-
-/** Uploads alloc_once (and a user's virtio_balloon.ko, as bench.sh does) and reads the guest's facts. */
-async function setUpGuest(session: GuestSession, ctx: BootRunnerContext): Promise<GuestFacts> {
-  // The facts script also creates the work directory the uploads go to.
-  const facts = parseGuestFacts((await session.shell(GUEST_FACTS_SCRIPT)).stdout);
-  await session.upload(GUEST_ALLOC_ONCE, ctx.allocOnce, 0o755);
-  if (ctx.balloonModule === undefined) return facts;
-  if (facts.balloonDriver !== undefined && facts.balloonDriver !== "virtio_balloon") {
-    throw new UsageError(`the guest's balloon is bound to '${facts.balloonDriver}'`, {
-      hint: "drop the balloon module",
-    });
-  }
-  await session.upload(GUEST_BALLOON_MODULE, ctx.balloonModule, 0o644);
-  const removed = await session.exec(["rmmod", "virtio_balloon"]);
-  if (removed.exitCode !== 0 && /builtin|built-in/i.test(removed.stderr)) {
-    throw new UsageError(
-      `kernel ${facts.unameR} has virtio_balloon built in, so a balloon module cannot replace it`,
-      { hint: "build the kernel with CONFIG_VIRTIO_BALLOON=m, or drop the balloon module" },
-    );
-  }
-  await run(session, ["insmod", GUEST_BALLOON_MODULE]);
-  // The driver negotiates features when it binds; give sysfs a moment to show the device.
-  await sleep(200);
-  return parseGuestFacts((await session.shell(GUEST_FACTS_SCRIPT)).stdout);
-}
-
-/** Runs argv in the guest; a non-zero exit is a GuestCommandError. */
-async function run(session: GuestSession, argv: readonly string[]): Promise<void> {
-  const result = await session.exec(argv);
-  if (result.exitCode !== 0)
-    throw new GuestCommandError(argv, result.exitCode, result.signal, result.stderr);
-}
-
-/**
- * Requested bits, bits the device offers (QMP) and bits the driver negotiated (QMP and sysfs).
- * A requested bit that was not negotiated is a finding, in words, not a failure.
- */
-async function verifyFeatures(
-  session: GuestSession,
-  facts: GuestFacts,
-  kernel: string,
-  requested: readonly number[],
-  reporter: RunReporter,
-): Promise<FeaturesRecord> {
-  const status = await session.qmp.execute("x-query-virtio-status", { path: BALLOON_VIRTIO_PATH });
-  const decoded = decodeVirtioStatus(status);
-  const negotiatedSysfs = decodeSysfsFeatureString(facts.balloonFeatures ?? "");
-  const findings = featureFindings(requested, decoded.offered.balloonBits, negotiatedSysfs, kernel);
-  for (const finding of findings) reporter.log(`warning: ${finding}`);
-  reporter.log(
-    `guest: ${facts.unameR}; balloon bits offered ${decoded.offered.balloonBits.join(",") || "none"}, negotiated ${negotiatedSysfs.join(",") || "none"} (requested ${requested.join(",") || "none"})`,
-  );
-  return {
-    requested: [...requested],
-    offered: [...decoded.offered.balloonBits],
-    negotiatedQmp: [...decoded.negotiated.balloonBits],
-    negotiatedSysfs,
-    sysfsString: facts.balloonFeatures ?? null,
-    verified: findings.length === 0,
-    findings,
-  };
 }
 
 function settleFor(
@@ -289,15 +292,4 @@ async function runWorkload(
   }
   if (huge) await run(session, setHugetlbOvercommitArgv(0));
   if (thp !== originalThp && originalThp !== undefined) await run(session, setThpArgv(originalThp));
-}
-
-function guestRecord(facts: GuestFacts): GuestRecord {
-  return {
-    unameR: facts.unameR,
-    thp: facts.thp,
-    memTotalKiB: facts.memTotalKiB,
-    perf: facts.perfVersion,
-    ...(facts.balloonDriver === undefined ? {} : { balloonDriver: facts.balloonDriver }),
-    hasFlush: facts.hasFlush,
-  };
 }

@@ -20,6 +20,11 @@ export interface GuestSession extends AsyncDisposable {
   readonly qmp: BalloonQmp;
   /** The QEMU process's resident set size on the host. */
   hostRssBytes(): Promise<number>;
+  /**
+   * What QEMU is doing, from the host: undefined while it runs normally, else in words ("exited:
+   * killed by SIGKILL", "stopped (SIGSTOP or a debugger)"), for errors that must say QEMU died.
+   */
+  qemuTrouble(): Promise<string | undefined>;
   /** Stops QEMU in steps; says how it stopped. */
   stop(): Promise<{ readonly method: string }>;
 }

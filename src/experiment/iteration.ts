@@ -15,22 +15,32 @@ import {
   type Sample,
   type SettleRecord,
 } from "../core/results-format/sample.js";
+import { TimeoutError } from "../core/errors.js";
+import { HANG_TIMEOUT_MS, iterationTimeoutMs } from "../core/plan/plan-defaults.js";
 import {
   MiB,
   moveBalloon,
   queryBalloonActualBytes,
   readGuestMemoryStats,
+  waitForGuestMemoryStats,
 } from "../machine/balloon/balloon-control.js";
+import { watchIteration } from "./watchdog.js";
 import { GuestCommandError } from "../machine/guest/guest-errors.js";
 import type { GuestSession } from "./guest-session.js";
-
-/** A generous bound: an iteration that takes longer than this has hung. */
-export const ITERATION_TIMEOUT_MS = 10 * 60_000;
 
 /** Everything one iteration of a workload in a boot needs to know. */
 export interface IterationContext {
   readonly session: GuestSession;
-  readonly plan: Pick<Plan, "events" | "memoryMiB" | "vmstat" | "guestStats">;
+  readonly plan: Pick<
+    Plan,
+    | "events"
+    | "memoryMiB"
+    | "vmstat"
+    | "guestStats"
+    | "settleMs"
+    | "iterationTimeoutMs"
+    | "hangTimeoutMs"
+  >;
   readonly boot: Boot;
   readonly cellId: string;
   readonly workload: Workload;
@@ -68,6 +78,38 @@ async function balloonCycle(ctx: IterationContext): Promise<IterationTelemetry["
   return { targetBytes, inflateMs: down.durationMs, deflateMs: up.durationMs, rssInflatedBytes };
 }
 
+/** How long to wait for statistics the guest sent after the iteration (polled every second). */
+const GUEST_STATS_WAIT_MS = 5_000;
+
+/**
+ * Guest memory statistics sent after the iteration ended (QEMU stamps each report's arrival):
+ * reading at once would often give the previous report (e.g. the size before a deflate). When
+ * none newer comes in time, the last one is recorded with its age.
+ */
+async function freshGuestStats(
+  session: GuestSession,
+  endedAtMs: number,
+): Promise<Pick<IterationTelemetry, "guestStats" | "guestStatsAgeS">> {
+  const since = endedAtMs / 1000;
+  try {
+    const stats = await waitForGuestMemoryStats(session.qmp, {
+      timeoutMs: GUEST_STATS_WAIT_MS,
+      sinceS: since,
+    });
+    return {
+      guestStats: stats.stats,
+      guestStatsAgeS: Number((since - stats.lastUpdate).toFixed(1)),
+    };
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    const stale = await readGuestMemoryStats(session.qmp);
+    return {
+      guestStats: stale.stats,
+      guestStatsAgeS: Number((since - stale.lastUpdate).toFixed(1)),
+    };
+  }
+}
+
 function settleRecord(settle: SettleMode): SettleRecord {
   if (settle.method === "flush") return { method: "flush", flushPages: settle.pages };
   if (settle.method === "sleep") return { method: "sleep", sleptMs: settle.ms };
@@ -78,7 +120,7 @@ function settleRecord(settle: SettleMode): SettleRecord {
 async function perfIteration(ctx: IterationContext, step: IterationStep) {
   const { session, plan, workload } = ctx;
   const t0 = Date.now();
-  const result = await session.exec(
+  const exec = session.exec(
     iterationArgv({
       events: plan.events,
       sizeMiB: workload.sizeMiB,
@@ -87,8 +129,12 @@ async function perfIteration(ctx: IterationContext, step: IterationStep) {
       csvPath: ctx.guestCsv,
       vmstat: plan.vmstat,
     }),
-    { timeoutMs: ITERATION_TIMEOUT_MS },
+    { timeoutMs: iterationTimeoutMs(plan, workload) },
   );
+  // A hung QEMU answers no QMP: noticed in seconds, not when the SSH command times out.
+  const { value: result, stall } = await watchIteration(session, exec, {
+    hangTimeoutMs: plan.hangTimeoutMs ?? HANG_TIMEOUT_MS,
+  });
   const wallMs = Date.now() - t0;
   if (result.exitCode !== 0) {
     throw new GuestCommandError(
@@ -108,7 +154,7 @@ async function perfIteration(ctx: IterationContext, step: IterationStep) {
       `expected ${step.perfRun + 1} runs in the perf CSV, found ${runs.length}`,
     );
   }
-  return { result, wallMs, last };
+  return { result, wallMs, last, stall };
 }
 
 /**
@@ -123,14 +169,15 @@ export async function runIteration(
   const { session, plan, workload, boot } = ctx;
   const rssBeforeBytes = await session.hostRssBytes();
   const inflate = await balloonCycle(ctx);
-  const { result, wallMs, last } = await perfIteration(ctx, step);
+  const { result, wallMs, last, stall } = await perfIteration(ctx, step);
   const telemetry: IterationTelemetry = {
     rssBeforeBytes,
     rssAfterBytes: await session.hostRssBytes(),
     balloonActualBytes: await queryBalloonActualBytes(session.qmp),
     vmstatDeltas: parseVmstatDeltas(result.stderr),
     ...(inflate === undefined ? {} : { inflate }),
-    ...(plan.guestStats ? { guestStats: (await readGuestMemoryStats(session.qmp)).stats } : {}),
+    ...(plan.guestStats ? await freshGuestStats(session, Date.now()) : {}),
+    ...(stall === undefined ? {} : { stall }),
   };
   const times = parseIterationTimes(result.stderr);
   const sample: Sample = {

@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError } from "../core/errors.js";
 import type { KernelSpec } from "../core/plan/kernel-spec.js";
 import { readRssBytes } from "../machine/balloon/balloon-control.js";
 import { bootGuest } from "../machine/guest/guest-vm.js";
+import { describeProcessTrouble } from "../machine/qemu/process-state.js";
+import { describeExit } from "../machine/qemu/qemu-vm.js";
 import {
   checkKernelImages,
   guestBootOptions,
@@ -59,6 +62,15 @@ async function bootSession(
     upload: (path, data, mode) => guest.ssh.writeFile(path, data, mode),
     qmp: guest.vm.qmp,
     hostRssBytes: () => readRssBytes(guest.vm.pid),
+    qemuTrouble: async () => {
+      const trouble = await describeProcessTrouble(guest.vm.pid);
+      // A QEMU that is gone is reaped by its owner shortly: wait for how it ended (the signal).
+      if (guest.vm.hasExited || trouble === "is gone" || trouble === "has exited") {
+        const exit = await Promise.race([guest.vm.exited, sleep(2_000).then(() => undefined)]);
+        if (exit !== undefined) return `exited (${describeExit(exit)})`;
+      }
+      return trouble;
+    },
     stop: () => guest.stop(),
     [Symbol.asyncDispose]: () => guest[Symbol.asyncDispose](),
   };

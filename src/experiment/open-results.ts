@@ -1,3 +1,5 @@
+import { readdir } from "node:fs/promises";
+import { resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { planRecord, type Cell } from "../core/plan/plan.js";
 import { buildSchedule, freshSeed, iterationKey, type Schedule } from "../core/plan/schedule.js";
@@ -14,8 +16,9 @@ import type { MachineKernel } from "../machine/prepare-machine.js";
 import { TOOL_VERSION } from "../version.js";
 import { ManifestStore } from "./manifest-store.js";
 import type { Setup } from "./preflight.js";
-import { ResultsDir } from "./results-dir.js";
-import { ResultsLock } from "./results-lock.js";
+import { MANIFEST_FILE, MIN_FREE_MIB, ResultsDir } from "./results-dir.js";
+import { checkUsableDir } from "../util/usable-dir.js";
+import { LOCK_FILE, ResultsLock } from "./results-lock.js";
 
 export interface OpenedResults {
   readonly results: ResultsDir;
@@ -151,6 +154,38 @@ export function newRunManifest(
   };
 }
 
+async function takeLock(
+  dir: string,
+  command: readonly string[],
+  log: (line: string) => void,
+): Promise<ResultsLock> {
+  const lock = await ResultsLock.acquire(dir, command);
+  if (lock.tookOverFrom !== undefined) {
+    log(
+      `${dir}: took over the lock of balloon-bench pid ${lock.tookOverFrom.pid}, which no longer runs`,
+    );
+  }
+  return lock;
+}
+
+/**
+ * Step zero of a run: --out can hold results at all; on results that exist, their lock, before kernels are fetched or images
+ * built, so a second run on them is refused at once. Undefined for a new or foreign directory
+ * (nothing is created there until it is checked).
+ */
+export async function lockExistingResults(
+  out: string,
+  command: readonly string[],
+  log: (line: string) => void,
+): Promise<ResultsLock | undefined> {
+  // A pseudo-filesystem, read-only or full --out is refused before kernels are even looked up.
+  await checkUsableDir(out, "--out", MIN_FREE_MIB);
+  const entries = await readdir(out).catch(() => undefined);
+  if (entries === undefined || !(entries.includes(MANIFEST_FILE) || entries.includes(LOCK_FILE)))
+    return undefined;
+  return takeLock(resolve(out), command, log);
+}
+
 /**
  * Step two of a run: --out is new (a fresh manifest) or holds an unfinished run of the same
  * experiment (resumed, by the one compatibility rule), and the counted iterations on disk.
@@ -161,17 +196,14 @@ export async function openResults(
     readonly out: string;
     readonly shard?: Shard | undefined;
     readonly command: readonly string[];
+    /** Taken earlier by lockExistingResults. */
+    readonly lock?: ResultsLock | undefined;
   },
   host: { kernel: string; cpuModel: string; hostname: string },
   log: (line: string) => void,
 ): Promise<OpenedResults> {
   const { dir: results, manifest: previous } = await ResultsDir.createOrOpen(request.out);
-  const lock = await ResultsLock.acquire(results.path, request.command);
-  if (lock.tookOverFrom !== undefined) {
-    log(
-      `${results.path}: took over the lock of balloon-bench pid ${lock.tookOverFrom.pid}, which no longer runs`,
-    );
-  }
+  const lock = request.lock ?? (await takeLock(results.path, request.command, log));
   try {
     return await openLocked(setup, request, host, log, results, previous, lock);
   } catch (error) {

@@ -12,7 +12,8 @@ export const MANIFEST_FILE = "manifest.json";
 export const SAMPLES_FILE = "samples.jsonl";
 export const RAW_CSV_FILE = "perf.csv";
 /** Free space a results directory needs before anything runs: samples, CSVs, logs. */
-const MIN_FREE_MIB = 64;
+/** Below this, a run would fill the disk in its first boots. */
+export const MIN_FREE_MIB = 64;
 
 export { cellId } from "../core/plan/plan.js";
 

@@ -5,7 +5,7 @@ import { InterruptedError } from "../core/errors.js";
 import type { AcceleratorChoice } from "../core/qemu/accelerator.js";
 import { BootFailure, runBoot, type BootRunnerContext } from "./boot-runner.js";
 import { realMachinePort, type MachinePort } from "./machine-port.js";
-import { openResults, type OpenedResults } from "./open-results.js";
+import { lockExistingResults, openResults, type OpenedResults } from "./open-results.js";
 import { preflight, type Setup, type SkippedConfig } from "./preflight.js";
 import type { RunReporter } from "./run-reporter.js";
 import { beginGracefulWork } from "../util/shutdown.js";
@@ -55,10 +55,13 @@ export async function runExperiment(
   const signal = request.signal ?? new AbortController().signal;
   // On an interrupt this run unwinds by itself: it records the boot it was in and stops its VMs.
   using _graceful = beginGracefulWork();
+  const log = (line: string): void => reporter.log(line);
+  // Results that exist are locked first: a second run on them is refused before any work.
+  await using early = await lockExistingResults(request.out, request.command, log);
   // Bad input and bits this QEMU cannot offer fail here, before results or VMs exist.
   const setup = await preflight(request, port, reporter);
   // A new results directory, or this experiment's unfinished one (the one compatibility rule).
-  const opened = await openResults(setup, request, port.host(), (line) => reporter.log(line));
+  const opened = await openResults(setup, { ...request, lock: early }, port.host(), log);
   await using _lock = opened.lock;
   request.onResultsDir?.(opened.results.path);
   // What is left, in the seeded interleaved order: a resume skips what is on disk.
@@ -134,6 +137,7 @@ async function runBoots(boots: readonly Boot[], ctx: BootRunnerContext): Promise
       try {
         await runBoot(boot, ctx);
       } catch (error) {
+        // A full disk or a lost permission (thrown as is by runBoot) stops the run, resumable.
         if (!(error instanceof BootFailure)) throw error;
         ctx.reporter.log(`boot ${boot.id} failed: ${error.message}`);
         if (error.consoleTail !== "")

@@ -114,11 +114,11 @@ export async function withLiveQmp<T>(
   options: { readonly events?: boolean } = {},
 ): Promise<T> {
   await using qmp = await connectLiveQmp(vm, options);
-  return withLiveVm(vm, () => body(qmp));
+  return await withLiveVm(vm, () => body(qmp));
 }
 
 /** Runs `body` with an SSH session to the guest, closed afterwards; failures explained as above. */
 export async function withLiveSsh<T>(vm: LiveVm, body: (ssh: GuestSsh) => Promise<T>): Promise<T> {
   await using ssh = await connectLiveSsh(vm);
-  return withLiveVm(vm, () => body(ssh));
+  return await withLiveVm(vm, () => body(ssh));
 }

@@ -1,10 +1,11 @@
-import { mkdtemp, rm, statfs, writeFile, mkdir, access } from "node:fs/promises";
+import { access, lstat, mkdir, mkdtemp, readdir, rm, statfs, writeFile } from "node:fs/promises";
 import { constants } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { execa } from "execa";
 import { chooseAccelerator, kvmUsability } from "../core/qemu/accelerator.js";
 import { readHostAccelFacts } from "./qemu/host-accel-facts.js";
+import { rootlessProblem } from "./image/rootfs.js";
 import { findOnPath, readQemuBinaryInfo, resolveQemuBinary } from "./qemu/qemu-binary.js";
 import { cacheDir } from "../util/paths.js";
 import type { DoctorCheck } from "../core/doctor/doctor-checks.js";
@@ -32,7 +33,43 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
   checks.push(await checkStaticGcc());
   checks.push(await checkPerf());
   checks.push(...(await checkCache()));
+  checks.push(await checkImageBuild());
   return checks;
+}
+
+/** As a normal user the image is built in a user namespace: can this user? */
+async function checkImageBuild(): Promise<DoctorCheck> {
+  if (typeof process.getuid !== "function" || process.getuid() === 0)
+    return {
+      name: "image build",
+      status: "ok",
+      detail: "as root (mmdebstrap writes real ownership)",
+    };
+  const problem = await rootlessProblem();
+  return problem === undefined
+    ? {
+        name: "image build",
+        status: "ok",
+        detail: "without root: mmdebstrap --mode=unshare (user namespace) and fakeroot",
+      }
+    : {
+        name: "image build",
+        status: "fail",
+        detail: `cannot build the image as this user: ${problem.problem}`,
+        fix: problem.fix,
+      };
+}
+
+/** Entries of the cache another user owns (an earlier `sudo balloon-bench ...` leaves them). */
+async function foreignEntries(dir: string): Promise<string[]> {
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  if (uid === undefined) return [];
+  const foreign: string[] = [];
+  for (const entry of await readdir(dir).catch(() => [])) {
+    const info = await lstat(join(dir, entry)).catch(() => undefined);
+    if (info !== undefined && info.uid !== uid) foreign.push(join(dir, entry));
+  }
+  return foreign;
 }
 
 const IMAGE_TOOLS: readonly (readonly [string, string, string])[] = [
@@ -84,8 +121,10 @@ async function checkAccelerators(): Promise<DoctorCheck[]> {
       : {
           name: "kvm",
           status: "warn",
-          detail: `KVM cannot boot stock kernels: ${kvm.reason}`,
-          fix: "use a host with kvm_intel/kvm_amd for timings you can compare; here guests run under TCG",
+          detail: `KVM is not usable for stock kernels: ${kvm.reason}`,
+          fix:
+            kvm.fix ??
+            "use a host with kvm_intel/kvm_amd for timings you can compare; here guests run under TCG",
         },
     {
       name: "accel auto",
@@ -152,6 +191,17 @@ async function checkCache(): Promise<DoctorCheck[]> {
         status: "fail",
         detail: `${dir} is not writable: ${(error as Error).message}`,
         fix: "set XDG_CACHE_HOME to a writable directory",
+      },
+    ];
+  }
+  const foreign = await foreignEntries(dir);
+  if (foreign.length > 0) {
+    return [
+      {
+        name: "cache dir",
+        status: "fail",
+        detail: `${foreign.join(", ")} in ${dir} belong${foreign.length === 1 ? "s" : ""} to another user (an earlier sudo?)`,
+        fix: `sudo chown -R "$(id -u):$(id -g)" ${dir}`,
       },
     ];
   }

@@ -19,6 +19,12 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);
+    // The user knows the file, not our temporary name for it (a write may carry no path at all).
+    const io = error as NodeJS.ErrnoException;
+    if (io.code !== undefined && (io.path === undefined || io.path === tmp)) {
+      io.path = path;
+      io.syscall ??= "write";
+    }
     throw error;
   }
 }
@@ -37,6 +43,10 @@ export async function appendJsonLine(path: string, record: unknown): Promise<voi
       await handle.sync();
     } catch (error) {
       await handle.truncate(size).catch(() => undefined);
+      // A write through a file handle carries no path; the user needs to know which file.
+      const io = error as NodeJS.ErrnoException;
+      io.path ??= path;
+      io.syscall ??= "write";
       throw error;
     }
   } finally {

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { parseEvents, parsePositiveInt } from "../../src/core/plan/input-checks.js";
 import { planFromFlags as fromFlags, type PlanFlagValues } from "../../src/core/plan/plan-flags.js";
 import type { Plan } from "../../src/core/plan/plan.js";
+import { HANG_TIMEOUT_MS, iterationTimeoutMs } from "../../src/core/plan/plan-defaults.js";
 import { parseMetapackageDepends } from "../../src/machine/kernel/debian-kernel.js";
 import { locatePayload, payloadCompression } from "../../src/machine/kernel/vmlinux.js";
 import { defaultRecipe, recipeHash, mmdebstrapArgs } from "../../src/core/image/image-recipe.js";
@@ -72,6 +73,27 @@ describe("run inputs, checked before anything boots", () => {
     expect(() => planFromFlags({ ...flags, scenario: "inflate" })).to.throw(
       UsageError,
       "--scenario 'inflate' is not a balloon scenario",
+    );
+  });
+
+  it("derives each iteration's timeout from the workload unless the plan sets it; the hang timeout likewise", () => {
+    const plan = planFromFlags({ ...flags, settle: "200", size: "16" });
+    expect([plan.iterationTimeoutMs, plan.hangTimeoutMs]).to.deep.equal([undefined, undefined]);
+    const workload = plan.workloads[0];
+    if (workload === undefined) throw new Error("no workload");
+    // 120 s + settle + 100 ms per MiB.
+    expect(iterationTimeoutMs(plan, workload)).to.equal(120_000 + 200 + 1_600);
+    const inflating = planFromFlags({ ...flags, scenario: "inflate-deflate:512" });
+    const moved = inflating.workloads[0];
+    if (moved === undefined) throw new Error("no workload");
+    expect(iterationTimeoutMs(inflating, moved)).to.equal(120_000 + 3_000 + 25_600 + 240_000);
+    const set = planFromFlags({ ...flags, iterationTimeout: "90", hangTimeout: "20" });
+    expect([set.iterationTimeoutMs, set.hangTimeoutMs]).to.deep.equal([90_000, 20_000]);
+    expect(iterationTimeoutMs(set, workload)).to.equal(90_000);
+    expect(HANG_TIMEOUT_MS).to.equal(120_000);
+    expect(() => planFromFlags({ ...flags, hangTimeout: "0" })).to.throw(
+      UsageError,
+      "--hang-timeout must be a whole number >= 1, got '0'",
     );
   });
 

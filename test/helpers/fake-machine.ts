@@ -170,6 +170,7 @@ export class FakeMachine implements MachinePort {
         onEvent: () => () => undefined,
       },
       hostRssBytes: () => Promise.resolve(700 * 1024 * 1024),
+      qemuTrouble: () => Promise.resolve(undefined),
       stop: () => Promise.resolve({ method: "quit" }),
       [Symbol.asyncDispose]: () => Promise.resolve(),
     };

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,6 +110,14 @@ describe("balloon-bench run --plan: interleaved cells, verified features, resume
       `completed iterations are saved in ${out}; to resume, run the same command again with --out ${out}`,
     );
     expect(await qemuPidsWithMarker("bb-vm-")).to.deep.equal([]);
+    // Its overlay and run directory went before it exited; the boot it was in says interrupted.
+    const leftovers = (await readdir(tmpdir())).filter((n) =>
+      new RegExp(`^bb-(vm|overlay)-${child.pid}-`).test(n),
+    );
+    expect(leftovers).to.deep.equal([]);
+    const interrupted = JSON.parse(await readFile(join(out, "manifest.json"), "utf8")) as Manifest;
+    expect(interrupted.boots.map((b) => b.status)).not.to.include("running");
+    expect(interrupted.boots.at(-1)?.status).to.equal("interrupted");
     const done = result.stderr.match(/^\[\d+\/10\] /gm)?.length ?? 0;
     let onDisk = 0;
     for (const id of [
@@ -174,6 +182,8 @@ describe("balloon-bench run --plan: interleaved cells, verified features, resume
         expect(sample.telemetry?.balloonActualBytes).to.equal(1024 * 1024 * 1024);
         expect(sample.telemetry?.vmstatDeltas).to.have.property("pgfault");
         expect(sample.telemetry?.guestStats?.["total-memory"]).to.be.within(900 * 2 ** 20, 2 ** 30);
+        // Statistics the guest sent after the iteration (issue 13, case 14), not the previous ones.
+        expect(sample.telemetry?.guestStatsAgeS).to.be.at.most(0);
       }
       if (cell.id === "stock__reporting__deflated") {
         for (const sample of samples) {

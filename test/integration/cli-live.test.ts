@@ -420,6 +420,39 @@ describe("live VMs that died or will not quit @integration", function () {
     expect(await exists(join(liveVmsDir(env), "stale"))).to.equal(false);
   });
 
+  it("a damaged state file of a running QEMU is never taken for dead: commands say so, down stops it (issue 13, case 3)", async () => {
+    const name = "damaged";
+    const dir = join(liveVmsDir(env), name);
+    await ensurePrivateDir(dir);
+    const qemu = startBareQemu(join(dir, "qmp.sock"), ["-name", `bb-vm-test-${randomUUID()}`]);
+    started.push(qemu);
+    await eventually(() => exists(join(dir, "qmp.sock")));
+    await adopt(name, qemu.pid ?? -1);
+    const statePath = join(dir, "state.json");
+    const state = JSON.parse(await readFile(statePath, "utf8")) as Record<string, unknown>;
+    await writeFile(statePath, JSON.stringify({ ...state, memoryMiB: "lots" }));
+
+    const status = await runCli(["balloon", name, "status"], env);
+    expect(status.exitCode).to.equal(1);
+    expect(status.stderr.trim()).to.equal(
+      `balloon-bench: error: the state of VM ${name} is damaged (memoryMiB: Invalid input: expected number, received string), and its QEMU (pid ${qemu.pid}) still runs (fix: stop it with \`balloon-bench down ${name}\`, which needs only the pid it recorded)`,
+    );
+    expect(await exists(dir)).to.equal(true);
+    const ls = await runCli(["ls"], env);
+    expect(ls.stderr).to.contain(`VM ${name}: its state is damaged`);
+    const up = await runCli(["up", "--name", name], env);
+    expect(up.exitCode).to.equal(2);
+    expect(up.stderr).to.contain(
+      `VM ${name} exists with a damaged state, and its QEMU (pid ${qemu.pid}) runs`,
+    );
+
+    const down = await runCli(["down", name, "--quit-timeout", "5"], env);
+    expect(down.exitCode, down.stderr).to.equal(0);
+    expect(down.stdout).to.equal(`stopped VM ${name} (QEMU pid ${qemu.pid}, by quit)`);
+    expect((await qemu).exitCode).to.equal(0);
+    expect(await exists(dir)).to.equal(false);
+  });
+
   for (const [mode, method] of [
     ["ignore-quit", "sigterm"],
     ["stubborn", "sigkill"],

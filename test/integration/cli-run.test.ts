@@ -249,14 +249,47 @@ describe("balloon-bench run, end to end under TCG @integration", function () {
         ["--kernel", "/boot/vmlinuz"],
         /^balloon-bench: error: malformed --kernel '\/boot\/vmlinuz'/,
       ],
+      [
+        "bit 6 alone, with the fix in --features terms (issue 13, case 12)",
+        ["--features", "6"],
+        /\(fix: add bit 5 to --features\)$/,
+      ],
+      [
+        "a --map entry for a bit that does not exist, with the flag's syntax",
+        ["--map", "99=x"],
+        /names bit 99 \(fix: write BIT=PROPERTY, e.g\. --map 6=x-device-init-reported\)$/,
+      ],
+      [
+        "--vcpus 0, with an example that fits",
+        ["--vcpus", "0"],
+        /got '0' \(fix: e\.g\. --vcpus 2\)$/,
+      ],
+      [
+        "an unknown Debian flavour (exit 2, issue 13, case 11)",
+        ["--kernel", "x=debian:nosuch"],
+        /^balloon-bench: error: Debian has no kernel flavour 'nosuch' \(no package linux-image-nosuch\)/,
+      ],
+      [
+        "--out on /proc (it would hang in mkdir)",
+        ["--out", "/proc/x"],
+        /^balloon-bench: error: --out \/proc\/x is on the proc pseudo-filesystem/,
+      ],
+      [
+        "--out on /sys",
+        ["--out", "/sys/x"],
+        /^balloon-bench: error: --out \/sys\/x is on the sysfs pseudo-filesystem/,
+      ],
     ];
     for (const [what, args, pattern] of cases) {
       it(what, async () => {
         const out = join(dir, `bad-${what.replace(/\W+/g, "-")}`);
-        const result = await runCli(["run", ...args, "--out", out]);
+        const result = await runCli(["run", "--out", out, ...args]);
         expect(result.exitCode).to.equal(2);
-        expect(result.stderr.trim().split("\n")).to.have.length(1);
-        expect(result.stderr).to.match(pattern);
+        const lines = result.stderr.trim().split("\n");
+        // The Debian lookup comes after the accelerator choice, whose lines come first.
+        if (!what.startsWith("an unknown Debian flavour")) expect(lines).to.have.length(1);
+        expect(lines.at(-1)).to.match(pattern);
+        expect(result.stderr).not.to.match(/^boot /m);
         expect(await readdir(dir)).not.to.include(out.split("/").at(-1));
       });
     }

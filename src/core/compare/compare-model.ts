@@ -151,8 +151,18 @@ function pairFlags(baseline: CellData, candidate: CellData, force: boolean): str
       flags.push(
         `bit ${bit} requested and offered, but kernel ${cell.kernel} did not negotiate it`,
       );
+    const stall = stallFlag(cell);
+    if (stall !== undefined) flags.push(stall);
   }
   return flags;
+}
+
+/** Iterations during which QEMU stopped answering (the watchdog's record): their timing is suspect. */
+function stallFlag(cell: CellData): string | undefined {
+  const stalled = cell.samples.filter((s) => !s.warmup && s.telemetry?.stall !== undefined);
+  if (stalled.length === 0) return undefined;
+  const longestS = Math.max(...stalled.map((s) => s.telemetry?.stall?.longestMs ?? 0)) / 1000;
+  return `${cellLabel(cell)} (${cell.workload}): ${stalled.length} iteration(s) stalled (QEMU unresponsive up to ${longestS.toFixed(0)} s); their times include the stall`;
 }
 
 interface Pairing {

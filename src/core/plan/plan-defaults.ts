@@ -52,3 +52,23 @@ export const DEFAULT_ROUNDS_MAX = 10;
 export function defaultRounds(iterations: number): number {
   return Math.min(iterations, DEFAULT_ROUNDS_MAX);
 }
+
+/** How long QEMU may not answer QMP during an iteration before the boot is given up. */
+export const HANG_TIMEOUT_MS = 120_000;
+
+/**
+ * How long one iteration may take unless the plan sets `iterationTimeoutS`: two minutes, plus
+ * the settle time, plus 100 ms per MiB allocated (TCG takes about 10 ms), plus both balloon moves.
+ */
+export function iterationTimeoutMs(
+  plan: { readonly settleMs: number; readonly iterationTimeoutMs?: number | undefined },
+  workload: {
+    readonly sizeMiB: number;
+    readonly balloon: { readonly kind: string; readonly timeoutMs?: number };
+  },
+): number {
+  if (plan.iterationTimeoutMs !== undefined) return plan.iterationTimeoutMs;
+  const balloon =
+    workload.balloon.kind === "inflate-deflate" ? 2 * (workload.balloon.timeoutMs ?? 0) : 0;
+  return 120_000 + plan.settleMs + workload.sizeMiB * 100 + balloon;
+}

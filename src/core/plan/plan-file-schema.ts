@@ -58,6 +58,10 @@ export const planFileSchema = z.strictObject({
     .optional(),
   settleMs: count(0).optional(),
   bootTimeoutS: count(1).optional(),
+  /** Longest an iteration may take (default: derived from the workload, see plan-defaults.ts). */
+  iterationTimeoutS: count(1).optional(),
+  /** Longest QEMU may not answer QMP during an iteration before the boot is given up. */
+  hangTimeoutS: count(1).optional(),
   vmstat: z.array(z.string().regex(/^[a-z0-9_]+$/, "not a /proc/vmstat field")).optional(),
   guestStats: z.boolean().optional(),
   balloonModule: z.string().min(1).optional(),

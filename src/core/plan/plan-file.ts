@@ -310,6 +310,9 @@ export function planFromFile(
     events: splitList(file.events) ?? [...DEFAULT_EVENTS],
     settleMs: file.settleMs ?? PLAN_DEFAULTS.settleMs,
     bootTimeoutMs: (file.bootTimeoutS ?? PLAN_DEFAULTS.bootTimeoutS) * 1000,
+    iterationTimeoutMs:
+      file.iterationTimeoutS === undefined ? undefined : file.iterationTimeoutS * 1000,
+    hangTimeoutMs: file.hangTimeoutS === undefined ? undefined : file.hangTimeoutS * 1000,
     vmstat: file.vmstat ?? [...DEFAULT_VMSTAT],
     guestStats: file.guestStats ?? false,
     balloonModule: file.balloonModule === undefined ? undefined : ctx.path(file.balloonModule),

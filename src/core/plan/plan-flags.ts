@@ -24,6 +24,8 @@ export interface PlanFlagValues {
   readonly memory: string;
   readonly vcpus: string;
   readonly bootTimeout: string;
+  readonly iterationTimeout?: string | undefined;
+  readonly hangTimeout?: string | undefined;
   readonly settle: string;
   readonly balloonModule?: string | undefined;
 }
@@ -47,6 +49,8 @@ export const PLAN_FLAGS: Readonly<Record<keyof PlanFlagValues, string>> = {
   memory: "--memory",
   vcpus: "--vcpus",
   bootTimeout: "--boot-timeout",
+  iterationTimeout: "--iteration-timeout",
+  hangTimeout: "--hang-timeout",
   settle: "--settle",
   balloonModule: "--balloon-module",
 };
@@ -63,6 +67,8 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   events: "--events",
   settleMs: "--settle",
   bootTimeoutS: "--boot-timeout",
+  iterationTimeoutS: "--iteration-timeout",
+  hangTimeoutS: "--hang-timeout",
   balloonModule: "--balloon-module",
   propertyMap: "--map",
   "configs[0].bits": "--features",
@@ -153,6 +159,10 @@ export function planFileFromFlags(flags: PlanFlagValues): PlanFile {
     events: parseEvents(flags.events),
     settleMs: parsePositiveInt(flags.settle, "--settle", 0, 3000),
     bootTimeoutS: parsePositiveInt(flags.bootTimeout, "--boot-timeout", 1, 120),
+    iterationTimeoutS: optional(flags.iterationTimeout, (v) =>
+      parsePositiveInt(v, "--iteration-timeout", 1, 600),
+    ),
+    hangTimeoutS: optional(flags.hangTimeout, (v) => parsePositiveInt(v, "--hang-timeout", 1, 60)),
     guestStats: flags.guestStats === true,
     balloonModule: flags.balloonModule,
     propertyMap: parseMapFlags(flags.map),

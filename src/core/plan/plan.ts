@@ -26,6 +26,10 @@ export interface Plan {
   /** Settle time before each iteration on kernels without the series' flush parameter. */
   readonly settleMs: number;
   readonly bootTimeoutMs: number;
+  /** Set by the plan; undefined means derived per workload (iterationTimeoutMs). */
+  readonly iterationTimeoutMs?: number | undefined;
+  /** Set by the plan; undefined means HANG_TIMEOUT_MS. */
+  readonly hangTimeoutMs?: number | undefined;
   /** /proc/vmstat fields whose per-iteration deltas are recorded. */
   readonly vmstat: readonly string[];
   /** Poll guest memory statistics through the balloon device after each iteration. */
@@ -129,6 +133,11 @@ export function planRecord(plan: Plan): Record<string, unknown> {
     events: plan.events,
     settleMs: plan.settleMs,
     bootTimeoutMs: plan.bootTimeoutMs,
+    // Recorded only when set, so plans that leave them out keep the hash they always had.
+    ...(plan.iterationTimeoutMs === undefined
+      ? {}
+      : { iterationTimeoutMs: plan.iterationTimeoutMs }),
+    ...(plan.hangTimeoutMs === undefined ? {} : { hangTimeoutMs: plan.hangTimeoutMs }),
     vmstat: plan.vmstat,
     guestStats: plan.guestStats,
     balloonModule: plan.balloonModule ?? null,

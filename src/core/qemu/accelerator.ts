@@ -27,7 +27,12 @@ export function parseAcceleratorRequest(value: string): AcceleratorRequest {
 }
 
 /** Whether KVM here can boot a stock kernel, and if not, why (in words). */
-export function kvmUsability(facts: HostAccelFacts): { usable: boolean; reason: string } {
+export function kvmUsability(facts: HostAccelFacts): {
+  usable: boolean;
+  reason: string;
+  /** What would make KVM usable, when something here can. */
+  fix?: string;
+} {
   if (facts.kvmDevice === "missing") {
     return {
       usable: false,
@@ -38,6 +43,7 @@ export function kvmUsability(facts: HostAccelFacts): { usable: boolean; reason: 
     return {
       usable: false,
       reason: "/dev/kvm exists but this user cannot open it read-write (add the user to group kvm)",
+      fix: "sudo usermod --append --groups kvm $USER, then log in again; until then guests run under TCG",
     };
   }
   if (facts.kvmModules.includes("kvm_pvm")) {

@@ -45,6 +45,10 @@ export const telemetrySchema = z.object({
     .optional(),
   /** Guest memory statistics from the balloon device after the iteration (plan: guestStats). */
   guestStats: z.record(z.string(), z.number()).optional(),
+  /** How old those statistics were when read, in seconds after the perf command ended (<= 0: fresh). */
+  guestStatsAgeS: z.number().optional(),
+  /** Time QEMU did not answer QMP promptly during the iteration: its timing is suspect. */
+  stall: z.object({ totalMs: z.number(), longestMs: z.number() }).optional(),
 });
 export type IterationTelemetry = z.infer<typeof telemetrySchema>;
 

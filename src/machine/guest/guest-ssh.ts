@@ -53,6 +53,13 @@ export interface ExecResult {
 
 const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
 
+/** A command as an error names it: its first line, shortened (our scripts span many lines). */
+export function commandLabel(script: string): string {
+  const lines = script.trim().split("\n");
+  const first = (lines[0] ?? "").slice(0, 80);
+  return lines.length > 1 || first.length < (lines[0] ?? "").length ? `${first} ...` : first;
+}
+
 /**
  * One SSH connection to a guest, host key pinned. Commands are argv arrays, quoted for the
  * remote shell by shellCommand; nothing is ever concatenated from user input.
@@ -191,7 +198,7 @@ export class GuestSsh implements AsyncDisposable {
         channel.close();
         reject(
           new GuestConnectionError(
-            `guest command did not finish within ${timeoutMs} ms: ${script.slice(0, 120)}`,
+            `guest command did not finish within ${timeoutMs} ms: ${commandLabel(script)}`,
           ),
         );
       }, timeoutMs);
@@ -277,7 +284,7 @@ export class GuestSsh implements AsyncDisposable {
     channel.on("close", () => {
       if (exit === undefined) {
         reject(
-          new GuestConnectionError(`SSH connection lost while running: ${what.slice(0, 120)}`),
+          new GuestConnectionError(`SSH connection lost while running: ${commandLabel(what)}`),
         );
       } else resolve(exit);
     });

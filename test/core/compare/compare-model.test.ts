@@ -109,6 +109,38 @@ describe("compare (recorded runs, the boot as the unit)", () => {
     ]);
   });
 
+  it("flags iterations the watchdog saw stall (QEMU unresponsive), on the side they ran", async () => {
+    const [a, b] = await loadCells([fixture("a-a")]);
+    if (a === undefined || b === undefined) throw new Error("fixture");
+    const stalled: CellData = {
+      ...b,
+      samples: b.samples.map((s, i) =>
+        i === 0
+          ? {
+              ...s,
+              telemetry: {
+                ...(s.telemetry ?? {
+                  rssBeforeBytes: 0,
+                  rssAfterBytes: 0,
+                  balloonActualBytes: 0,
+                  vmstatDeltas: {},
+                }),
+                stall: { totalMs: 26_000, longestMs: 25_400 },
+              },
+            }
+          : s,
+      ),
+    };
+    expect(stalled.samples[0]?.telemetry?.stall).not.to.equal(undefined);
+    const flags = buildComparison([a, stalled]).comparisons[0]?.flags ?? [];
+    expect(flags).to.include(
+      `${b.kernel}/${b.config} (${b.workload}): 1 iteration(s) stalled (QEMU unresponsive up to 25 s); their times include the stall`,
+    );
+    expect(
+      buildComparison([a, b]).comparisons[0]?.flags.some((f) => f.includes("stalled")),
+    ).to.equal(false);
+  });
+
   it("refuses unusable input with what to do", async () => {
     expect(() => buildComparison([])).to.throw(UsageError, "nothing to compare");
     const cells = await loadCells([fixture("a-a")]);
