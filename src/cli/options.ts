@@ -30,6 +30,10 @@ export function addMachineOptions(command: Command, kernelHelp: string): Command
     .option("--accel <kvm|tcg|auto>", "accelerator", PLAN_DEFAULTS.accel)
     .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
     .option(
+      "--pin <CPUS>",
+      "pin vCPU i to the i-th host CPU of a list (e.g. 2-3); QEMU's other threads to the other CPUs",
+    )
+    .option(
       "--boot-timeout <s>",
       "seconds to wait for the guest's SSH",
       String(PLAN_DEFAULTS.bootTimeoutS),
@@ -101,4 +105,6 @@ export interface RunCliOptions extends PlanFlagValues {
   shard?: string;
   qemu?: string;
   out?: string;
+  /** Not a plan flag: it may go with --plan, over the plan's vm.pin. */
+  pin?: string;
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { TOOL_VERSION } from "../version.js";
 import type { CompareCliOptions } from "./commands/compare.js";
+import type { DoctorCliOptions } from "./commands/doctor.js";
 import type { ImportCliOptions } from "./commands/import.js";
 import type { CliIo } from "./io.js";
 import { addVmCommands } from "./live-commands.js";
@@ -58,10 +59,22 @@ function addProbeCommand(program: Command, io: CliIo): void {
 function addDoctorCommand(program: Command, io: CliIo): void {
   program
     .command("doctor")
-    .description("check QEMU, accelerators, image-building tools, disk space and the cache")
+    .description(
+      "check QEMU, accelerators, tools, disk space, the cache and the host settings that make timings noisy",
+    )
     .option("--qemu <path>", "QEMU binary (default: qemu-system-x86_64 on PATH)")
     .option("--json", "print the checks as JSON")
-    .action(async (options: { qemu?: string; json?: boolean }) => {
+    .option(
+      "--tune",
+      "show the benchmark settings it would set: governor performance, boost off, KSM off",
+    )
+    .option(
+      "--thp <always|madvise|never>",
+      "with --tune: host THP as the plan needs (default: leave it)",
+    )
+    .option("--apply", "with --tune: set them (root only), saving the previous values")
+    .option("--reset", "restore the values --apply saved")
+    .action(async (options: DoctorCliOptions) => {
       const { doctorCommand } = await import("./commands/doctor.js");
       await doctorCommand(options, io);
     });

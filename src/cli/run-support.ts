@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { BalloonBenchError, UsageError } from "../core/errors.js";
 import type { Plan } from "../core/plan/plan.js";
 import { PLAN_FLAGS, planFromFlags } from "../core/plan/plan-flags.js";
+import { withPinFlag } from "../core/plan/vm-options.js";
 import { renderSummary, summarizeSamples } from "../core/results-format/summary.js";
 import { ResultsDir } from "../experiment/results-dir.js";
 import type { ExperimentResult } from "../experiment/run-experiment.js";
@@ -23,7 +24,8 @@ export async function resolveRun(
   outPrefix = "run",
 ): Promise<{ plan: Plan; out: string }> {
   const out = options.out ?? defaultOutDir(outPrefix);
-  if (options.plan === undefined) return { plan: planFromFlags(options, process.cwd()), out };
+  if (options.plan === undefined)
+    return { plan: withPinFlag(planFromFlags(options, process.cwd()), options.pin), out };
   const clash = explicitFlags.find((f): f is keyof typeof PLAN_FLAGS => f in PLAN_FLAGS);
   if (clash !== undefined) {
     throw new UsageError(
@@ -31,7 +33,7 @@ export async function resolveRun(
       { hint: `set it in ${options.plan}, or drop --plan` },
     );
   }
-  return { plan: await loadPlanFile(options.plan), out };
+  return { plan: withPinFlag(await loadPlanFile(options.plan), options.pin), out };
 }
 
 export function makeReporter(io: CliIo): RunReporter {

@@ -14,6 +14,7 @@ import {
   type SettleMode,
 } from "../core/protocol/guest-protocol.js";
 import type { BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
+import type { BootRecord } from "../core/results-format/manifest.js";
 import { VmHungError } from "./watchdog.js";
 import { fixableIoError } from "../util/io-errors.js";
 import { setGuestStatsPolling } from "../machine/balloon/balloon-control.js";
@@ -218,6 +219,7 @@ async function measure(
     boot.id,
     boot.workloads.map((w) => w.cellId),
     { bootToSshMs: session.bootToSshMs, features, guest: guestRecord(facts) },
+    hostRecord(session, ctx.reporter, boot.id),
   );
   if (ctx.plan.guestStats) await setGuestStatsPolling(session.qmp, 1);
   for (const workload of boot.workloads) {
@@ -292,4 +294,21 @@ async function runWorkload(
   }
   if (huge) await run(session, setHugetlbOvercommitArgv(0));
   if (thp !== originalThp && originalThp !== undefined) await run(session, setThpArgv(originalThp));
+}
+
+/** The boot's host side: the load it started under and its vCPU pinning, said and recorded. */
+function hostRecord(
+  session: GuestSession,
+  reporter: RunReporter,
+  bootId: string,
+): Pick<BootRecord, "hostLoad" | "pinning"> {
+  const { pinning, hostLoad } = session;
+  if (pinning !== undefined)
+    reporter.log(
+      `boot ${bootId}: pinned ${pinning.vcpus.map((v) => `vCPU ${v.vcpu} -> CPU ${v.cpu}`).join(", ")}; QEMU's other ${pinning.others.threadIds.length} threads -> CPUs ${pinning.others.cpus} (verified in /proc)`,
+    );
+  return {
+    ...(hostLoad === undefined ? {} : { hostLoad }),
+    ...(pinning === undefined ? {} : { pinning }),
+  };
 }

@@ -1,3 +1,6 @@
+import type { HostLoad } from "../core/host/host-state.js";
+import type { HostSample } from "../core/host/interference.js";
+import type { PinningRecord } from "../core/host/vcpu-pinning.js";
 import type { BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
 import type { BalloonQmp } from "../machine/balloon/balloon-control.js";
 import type { ExecResult } from "../machine/guest/guest-ssh.js";
@@ -25,6 +28,15 @@ export interface GuestSession extends AsyncDisposable {
    * killed by SIGKILL", "stopped (SIGSTOP or a debugger)"), for errors that must say QEMU died.
    */
   qemuTrouble(): Promise<string | undefined>;
+  /** The host's load when the boot started, before QEMU did. */
+  readonly hostLoad?: HostLoad | undefined;
+  /** Where the vCPU threads were pinned (verified), when the plan pins them. */
+  readonly pinning?: PinningRecord | undefined;
+  /**
+   * QEMU's thread times and the host's CPU contention now: read around each perf command; with
+   * `numa` (after it), also where QEMU's memory is by host NUMA node.
+   */
+  hostSample?(options?: { readonly numa?: boolean }): Promise<HostSample>;
   /** Stops QEMU in steps; says how it stopped. */
   stop(): Promise<{ readonly method: string }>;
 }

@@ -1,5 +1,6 @@
 import type { Boot } from "../core/plan/schedule.js";
 import type { Plan, Workload } from "../core/plan/plan.js";
+import { interferenceBetween } from "../core/host/interference.js";
 import { parsePerfStatCsv } from "../core/perf/perf-csv.js";
 import {
   GUEST_ALLOC_ONCE,
@@ -169,7 +170,10 @@ export async function runIteration(
   const { session, plan, workload, boot } = ctx;
   const rssBeforeBytes = await session.hostRssBytes();
   const inflate = await balloonCycle(ctx);
+  const hostBefore = await session.hostSample?.();
   const { result, wallMs, last, stall } = await perfIteration(ctx, step);
+  const hostAfter =
+    hostBefore === undefined ? undefined : await session.hostSample?.({ numa: true });
   const telemetry: IterationTelemetry = {
     rssBeforeBytes,
     rssAfterBytes: await session.hostRssBytes(),
@@ -178,6 +182,9 @@ export async function runIteration(
     ...(inflate === undefined ? {} : { inflate }),
     ...(plan.guestStats ? await freshGuestStats(session, Date.now()) : {}),
     ...(stall === undefined ? {} : { stall }),
+    ...(hostBefore === undefined || hostAfter === undefined
+      ? {}
+      : { interference: interferenceBetween(hostBefore, hostAfter) }),
   };
   const times = parseIterationTimes(result.stderr);
   const sample: Sample = {

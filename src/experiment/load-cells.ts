@@ -25,6 +25,7 @@ export async function loadCells(dirs: readonly string[]): Promise<CellData[]> {
         workload: cell.workload,
         samples,
         environment: cell.environment,
+        hostState: cell.hostState,
         unnegotiatedBits:
           negotiated === undefined
             ? []

@@ -4,9 +4,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError } from "../core/errors.js";
 import type { KernelSpec } from "../core/plan/kernel-spec.js";
 import { readRssBytes } from "../machine/balloon/balloon-control.js";
+import type { GuestMemorySpec } from "../core/qemu/qemu-argv.js";
 import { bootGuest } from "../machine/guest/guest-vm.js";
 import { describeProcessTrouble } from "../machine/qemu/process-state.js";
 import { describeExit } from "../machine/qemu/qemu-vm.js";
+import { queryVcpuThreads } from "../machine/host/pin-vcpus.js";
+import { sampleQemuHost } from "../machine/host/qemu-interference.js";
+import { readHostLoad } from "../machine/host/read-host-state.js";
 import {
   checkKernelImages,
   guestBootOptions,
@@ -41,21 +45,40 @@ export interface MachinePort {
   userFile(path: string, what: string, hint: string): Promise<HashedFile>;
   boot(
     machine: PreparedMachine,
-    shape: { memoryMiB: number; vcpus: number; bootTimeoutMs: number },
+    shape: BootShapeOfPlan,
     request: BootRequest,
   ): Promise<GuestSession>;
   host(): { kernel: string; cpuModel: string; hostname: string };
+}
+
+/** What every boot of a run shares: size, timeout, guest memory and pinning. */
+export interface BootShapeOfPlan {
+  readonly memoryMiB: number;
+  readonly vcpus: number;
+  readonly bootTimeoutMs: number;
+  readonly memory?: GuestMemorySpec | undefined;
+  readonly pin?: readonly number[] | undefined;
 }
 
 const sha256 = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
 
 async function bootSession(
   machine: PreparedMachine,
-  shape: { memoryMiB: number; vcpus: number; bootTimeoutMs: number },
+  shape: BootShapeOfPlan,
   request: BootRequest,
 ): Promise<GuestSession> {
+  const hostLoad = await readHostLoad();
   const guest = await bootGuest(guestBootOptions(machine, { ...shape, ...request }));
+  let vcpuThreads: Promise<number[]> | undefined;
+  const vcpuThreadIds = (): Promise<number[]> =>
+    (vcpuThreads ??=
+      guest.pinning !== undefined
+        ? Promise.resolve(guest.pinning.vcpus.map((v) => v.threadId))
+        : queryVcpuThreads(guest.vm.qmp).then((threads) => threads.map((t) => t.threadId)));
   return {
+    hostLoad,
+    pinning: guest.pinning,
+    hostSample: async (options) => sampleQemuHost(guest.vm.pid, await vcpuThreadIds(), options),
     bootToSshMs: guest.bootToSshMs,
     exec: (argv, options) => guest.ssh.exec(argv, options),
     shell: (script) => guest.ssh.execShell(script),

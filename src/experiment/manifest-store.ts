@@ -91,8 +91,9 @@ export class ManifestStore {
     bootId: string,
     cellIds: readonly string[],
     facts: { bootToSshMs: number; features: FeaturesRecord; guest: GuestRecord },
+    host: Pick<BootRecord, "hostLoad" | "pinning"> = {},
   ): Promise<void> {
-    Object.assign(this.boot(bootId), { status: "running", ...facts });
+    Object.assign(this.boot(bootId), { status: "running", ...facts, ...host });
     for (const id of cellIds) Object.assign(this.cell(id), facts);
     await this.save();
   }

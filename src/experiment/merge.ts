@@ -1,7 +1,11 @@
 import { cp, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../core/errors.js";
-import { mergeManifests, type ShardInput } from "../core/results-format/merge-manifests.js";
+import {
+  mergeManifests,
+  shardHostDifferences,
+  type ShardInput,
+} from "../core/results-format/merge-manifests.js";
 import { ResultsDir } from "./results-dir.js";
 import { ResultsLock } from "./results-lock.js";
 
@@ -9,7 +13,7 @@ import { ResultsLock } from "./results-lock.js";
 export async function mergeShardDirs(
   dirs: readonly string[],
   out: string,
-): Promise<{ cells: number; incomplete: string[] }> {
+): Promise<{ cells: number; incomplete: string[]; hostDifferences: string[] }> {
   const inputs: ShardInput[] = [];
   for (const dir of dirs) {
     inputs.push({ dir, manifest: await (await ResultsDir.open(dir)).readManifest() });
@@ -38,5 +42,6 @@ export async function mergeShardDirs(
   return {
     cells: merged.cells.length,
     incomplete: merged.cells.filter((c) => c.status !== "complete").map((c) => c.id),
+    hostDifferences: shardHostDifferences(inputs),
   };
 }

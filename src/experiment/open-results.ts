@@ -1,7 +1,11 @@
 import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
-import { planRecord, type Cell } from "../core/plan/plan.js";
+import { formatCpuOrder } from "../core/host/cpu-list.js";
+import { describeHostDifference, hostSettingDifferences } from "../core/host/host-state.js";
+import { planRecord, type Cell, type Plan } from "../core/plan/plan.js";
+import { hugetlbCaveats } from "../core/plan/vm-options.js";
+import { guestPmu } from "../core/qemu/accelerator.js";
 import { buildSchedule, freshSeed, iterationKey, type Schedule } from "../core/plan/schedule.js";
 import { FLUSH_PAGES } from "../core/protocol/guest-protocol.js";
 import { compatible, runIdentity, type RunIdentity } from "../core/results-format/compatible.js";
@@ -95,6 +99,7 @@ function environmentRecord(
       cpu: machine.accelerator.cpu,
       reason: machine.accelerator.reason,
       warnings: [...machine.accelerator.warnings],
+      guestPmu: guestPmu(machine.accelerator).visible,
     },
     image: { hash: machine.image.hash },
     workload: {
@@ -102,6 +107,20 @@ function environmentRecord(
       sourceSha256: setup.workload.sourceSha256,
       binarySha256: setup.workload.sha256,
     },
+  };
+}
+
+/** The VM every boot of the run is: size, guest memory, pinning, and the caveats run anyway. */
+function vmRecord(plan: Plan): RunManifest["vm"] {
+  const caveats = hugetlbCaveats(plan);
+  return {
+    machine: "q35",
+    memoryMiB: plan.memoryMiB,
+    vcpus: plan.vcpus,
+    memMerge: plan.memMerge,
+    memoryBacking: plan.memoryBacking,
+    ...(plan.pin === undefined ? {} : { pin: formatCpuOrder(plan.pin) }),
+    ...(caveats.length === 0 ? {} : { caveats }),
   };
 }
 
@@ -136,10 +155,11 @@ export function newRunManifest(
       settleMs: plan.settleMs,
       vmstat: [...plan.vmstat],
     },
-    vm: { machine: "q35", memoryMiB: plan.memoryMiB, vcpus: plan.vcpus },
+    vm: vmRecord(plan),
     plan: { hash: setup.planHash, seed, record: planRecord(plan) },
     shard: shard ?? null,
     fingerprint: setup.fingerprint,
+    ...(machine.hostState === undefined ? {} : { hostState: machine.hostState }),
     schedule: { bootOrder: schedule.boots.map((b) => b.id) },
     skipped: setup.skipped.map((s) => ({ ...s })),
     balloon: {
@@ -242,6 +262,10 @@ async function openLocked(
       request.out,
     );
   }
+  for (const d of hostSettingDifferences(previous?.hostState, setup.machine.hostState))
+    log(
+      `warning: resuming under different host settings: ${describeHostDifference(d)} (recorded vs now)`,
+    );
   const seed = previous?.plan.seed ?? setup.plan.seed ?? freshSeed();
   const schedule = buildSchedule(setup.plan, setup.cells, seed);
   const done = new Set<string>();

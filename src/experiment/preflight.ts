@@ -1,6 +1,7 @@
 import { balloonDeviceForFeatures } from "../core/balloon/balloon-device.js";
 import { UsageError } from "../core/errors.js";
 import { planCells, planHash, type Cell, type Plan } from "../core/plan/plan.js";
+import { guestMemoryOf, hugetlbCaveats } from "../core/plan/vm-options.js";
 import { shardCells, type Shard } from "../core/plan/shard.js";
 import type { BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
 import type { Fingerprint } from "../core/results-format/manifest.js";
@@ -106,7 +107,9 @@ export async function preflight(
     accel: plan.accel,
     kernels: plan.kernels.filter((k) => cells.some((c) => c.kernel === k.name)),
     log: (line) => reporter.log(line),
+    guest: { memoryMiB: plan.memoryMiB, memory: guestMemoryOf(plan), pin: plan.pin },
   });
+  for (const caveat of hugetlbCaveats(plan)) reporter.log(`warning: ${caveat}`);
   const workload = await port.workload();
   const host = port.host();
   const fingerprint: Fingerprint = {

@@ -2,6 +2,7 @@ import type { Cell, Plan } from "../core/plan/plan.js";
 import { remainingSchedule, type Boot } from "../core/plan/schedule.js";
 import type { Shard } from "../core/plan/shard.js";
 import { InterruptedError } from "../core/errors.js";
+import { guestMemoryOf } from "../core/plan/vm-options.js";
 import type { AcceleratorChoice } from "../core/qemu/accelerator.js";
 import { BootFailure, runBoot, type BootRunnerContext } from "./boot-runner.js";
 import { realMachinePort, type MachinePort } from "./machine-port.js";
@@ -112,7 +113,13 @@ function bootContext(
     bootGuest: (boot) =>
       port.boot(
         machine,
-        { memoryMiB: plan.memoryMiB, vcpus: plan.vcpus, bootTimeoutMs: plan.bootTimeoutMs },
+        {
+          memoryMiB: plan.memoryMiB,
+          vcpus: plan.vcpus,
+          bootTimeoutMs: plan.bootTimeoutMs,
+          memory: guestMemoryOf(plan),
+          pin: plan.pin,
+        },
         boot,
       ),
   };

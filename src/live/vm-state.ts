@@ -1,6 +1,7 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { pinningSchema } from "../core/host/vcpu-pinning.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import type { ProcessIdentity } from "../util/process-identity.js";
 
@@ -41,6 +42,8 @@ export const liveVmStateSchema = z.object({
   consoleLog: z.string(),
   stderrLog: z.string(),
   bootToSshMs: z.number().optional(),
+  /** Where each vCPU thread was pinned (--pin, vm.pin), verified from /proc. */
+  pinning: pinningSchema.optional(),
 });
 
 export type LiveVmState = z.infer<typeof liveVmStateSchema>;

@@ -3,8 +3,14 @@ import { join } from "node:path";
 import { balloonDeviceForFeatures } from "../core/balloon/balloon-device.js";
 import { UsageError } from "../core/errors.js";
 import type { KernelSpec } from "../core/plan/kernel-spec.js";
+import { PLAN_DEFAULTS } from "../core/plan/plan-defaults.js";
+import { guestMemoryOf } from "../core/plan/vm-options.js";
 import type { AcceleratorChoice, AcceleratorRequest } from "../core/qemu/accelerator.js";
-import { qemuOptValue, type BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
+import {
+  qemuOptValue,
+  type BalloonDeviceSpec,
+  type GuestMemorySpec,
+} from "../core/qemu/qemu-argv.js";
 import { bootGuest } from "../machine/guest/guest-vm.js";
 import {
   checkKernelImages,
@@ -37,6 +43,10 @@ export interface UpOptions {
   readonly memoryMiB: number;
   readonly vcpus: number;
   readonly bootTimeoutMs: number;
+  /** Guest RAM's merge and backing (as `run` boots it). */
+  readonly memory?: GuestMemorySpec | undefined;
+  /** Host CPU of each vCPU (--pin, vm.pin). */
+  readonly pin?: readonly number[] | undefined;
 }
 
 export interface UpResult {
@@ -147,6 +157,8 @@ async function bootLive(
       vcpus: options.vcpus,
       logDir: dir,
       bootTimeoutMs: options.bootTimeoutMs,
+      memory: options.memory ?? guestMemoryOf(PLAN_DEFAULTS),
+      pin: options.pin,
     }),
     stateDir: dir,
     // The VM outlives this process; `down` stops it.
@@ -178,7 +190,13 @@ async function bootLive(
     knownHostsPath,
     `[127.0.0.1]:${guest.sshPort} ${hostKey.type} ${hostKey.blob.toString("base64")}\n`,
   );
-  state = { ...state, phase: "running", knownHostsPath, bootToSshMs: guest.bootToSshMs };
+  state = {
+    ...state,
+    phase: "running",
+    knownHostsPath,
+    bootToSshMs: guest.bootToSshMs,
+    ...(guest.pinning === undefined ? {} : { pinning: guest.pinning }),
+  };
   await writeVmState(dir, state);
   guest.detach();
   return state;
@@ -211,6 +229,11 @@ export async function upVm(options: UpOptions, progress: Progress): Promise<UpRe
     accel: options.accel,
     kernels: options.kernels,
     log: progress,
+    guest: {
+      memoryMiB: options.memoryMiB,
+      memory: options.memory ?? guestMemoryOf(PLAN_DEFAULTS),
+      pin: options.pin,
+    },
   });
   const [kernel] = machine.kernels.values();
   if (kernel === undefined) throw new Error("no kernel prepared");

@@ -3,12 +3,14 @@ import { constants } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { execa } from "execa";
-import { chooseAccelerator, kvmUsability } from "../core/qemu/accelerator.js";
+import { chooseAccelerator, guestPmu, kvmUsability } from "../core/qemu/accelerator.js";
 import { readHostAccelFacts } from "./qemu/host-accel-facts.js";
 import { rootlessProblem } from "./image/rootfs.js";
 import { findOnPath, readQemuBinaryInfo, resolveQemuBinary } from "./qemu/qemu-binary.js";
 import { cacheDir } from "../util/paths.js";
 import type { DoctorCheck } from "../core/doctor/doctor-checks.js";
+import { hostStateChecks } from "../core/doctor/host-checks.js";
+import { readHostState } from "./host/read-host-state.js";
 
 const INSTALL_FIX = "run `sudo bash scripts/install-deps.sh`";
 const MIN_FREE_BYTES = 2 * 1024 ** 3;
@@ -16,6 +18,8 @@ const WANT_FREE_BYTES = 4 * 1024 ** 3;
 
 export interface DoctorOptions {
   readonly qemu?: string | undefined;
+  /** Where /sys and /proc are read from: "/" (a recorded tree in tests). */
+  readonly hostRoot?: string | undefined;
 }
 
 /** Runs every check; never throws for a failed check, only reports it. */
@@ -29,11 +33,14 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorChec
   checks.push(
     await checkTool("setpriv", "setpriv", "kills QEMU if balloon-bench itself is killed"),
   );
+  checks.push(await checkTool("taskset", "taskset", "pins vCPU threads to host CPUs (--pin)"));
   for (const [name, command, why] of IMAGE_TOOLS) checks.push(await checkTool(name, command, why));
   checks.push(await checkStaticGcc());
   checks.push(await checkPerf());
   checks.push(...(await checkCache()));
   checks.push(await checkImageBuild());
+  // The host settings that make timings noisy (governor, boost, SMT, THP, KSM, NUMA, load).
+  checks.push(...hostStateChecks(await readHostState(options.hostRoot ?? "/")));
   return checks;
 }
 
@@ -131,7 +138,21 @@ async function checkAccelerators(): Promise<DoctorCheck[]> {
       status: "ok",
       detail: `--accel auto chooses ${auto.accelerator} (${auto.reason})`,
     },
+    guestPmuCheck(auto),
   ];
+}
+
+/** Whether perf in the guest can count hardware events with the accelerator auto chooses. */
+function guestPmuCheck(auto: ReturnType<typeof chooseAccelerator>): DoctorCheck {
+  const pmu = guestPmu(auto);
+  return pmu.visible
+    ? { name: "guest pmu", status: "ok", detail: pmu.reason }
+    : {
+        name: "guest pmu",
+        status: "warn",
+        detail: `${pmu.reason}: only software events (task-clock) are measured`,
+        fix: "run on a KVM host (kvm_intel/kvm_amd) for instructions and cache-misses",
+      };
 }
 
 async function checkTool(name: string, command: string, why: string): Promise<DoctorCheck> {

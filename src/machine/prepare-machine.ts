@@ -7,7 +7,9 @@ import {
   type AcceleratorChoice,
   type AcceleratorRequest,
 } from "../core/qemu/accelerator.js";
-import type { BalloonDeviceSpec } from "../core/qemu/qemu-argv.js";
+import type { HostState } from "../core/host/host-state.js";
+import { checkHostForGuest, type GuestHostNeeds } from "../core/plan/vm-options.js";
+import type { BalloonDeviceSpec, GuestMemorySpec } from "../core/qemu/qemu-argv.js";
 import { cacheDir } from "../util/paths.js";
 import { sweepStaleDirs } from "../util/private-dir.js";
 import type { GuestBootOptions } from "./guest/guest-vm.js";
@@ -15,6 +17,7 @@ import { ensureGuestImage, type GuestImage } from "./image/guest-image.js";
 import { readKernelImageHeader } from "./kernel/kernel-image.js";
 import { resolveKernelSpecs } from "./kernel/kernel-source.js";
 import { prepareKernel, type PreparedKernel } from "./kernel/prepared-kernel.js";
+import { readHostState } from "./host/read-host-state.js";
 import { readHostAccelFacts } from "./qemu/host-accel-facts.js";
 import {
   readDeviceProperties,
@@ -56,6 +59,8 @@ export interface PreparedMachine {
   readonly accelerator: AcceleratorChoice;
   readonly kernels: ReadonlyMap<string, MachineKernel>;
   readonly image: GuestImage;
+  /** The host's settings when the machine was prepared (recorded in the manifest). */
+  readonly hostState?: HostState | undefined;
 }
 
 export interface MachineRequest {
@@ -64,6 +69,8 @@ export interface MachineRequest {
   /** The kernels to prepare; none means Debian's stock kernel. */
   readonly kernels: readonly KernelSpec[];
   readonly log: (line: string) => void;
+  /** Pinned CPUs and guest memory backing, checked against the host before anything else. */
+  readonly guest?: GuestHostNeeds | undefined;
 }
 
 /** Does hugetlb have a chance on this kernel? Checked from its config before booting, when known. */
@@ -81,6 +88,8 @@ async function hugetlbConfigured(kernel: PreparedKernel, spec: KernelSpec): Prom
  * changed), the kernels (fetched and prepared, cached), the guest image (built when missing).
  */
 export async function prepareMachine(request: MachineRequest): Promise<PreparedMachine> {
+  const hostState = await readHostState();
+  if (request.guest !== undefined) checkHostForGuest(request.guest, hostState);
   // A balloon-bench killed with SIGKILL cannot clean up: its run directories and overlays go now.
   const swept = await sweepStaleDirs();
   if (swept.length > 0)
@@ -97,7 +106,7 @@ export async function prepareMachine(request: MachineRequest): Promise<PreparedM
     kernels.set(spec.name, { ...kernel, hugetlbOk: await hugetlbConfigured(kernel, spec) });
   }
   const image = await ensureGuestImage(cache, { progress: request.log });
-  return { qemu: request.qemu, accelerator, kernels, image };
+  return { qemu: request.qemu, accelerator, kernels, image, hostState };
 }
 
 /** Per boot: what changes between boots of one machine. */
@@ -109,6 +118,10 @@ export interface BootShape {
   readonly logDir: string;
   readonly bootTimeoutMs: number;
   readonly deferBalloonModule?: boolean;
+  /** Guest RAM's merge and backing (QEMU's defaults when undefined). */
+  readonly memory?: GuestMemorySpec | undefined;
+  /** Host CPU of each vCPU; QEMU's other threads go to the other online CPUs. */
+  readonly pin?: readonly number[] | undefined;
 }
 
 /** The bootGuest options of one boot: `run` and `up` boot through this, so they boot alike. */

@@ -2,7 +2,10 @@ import { parseFeatureList } from "../../core/balloon/feature-bits.js";
 import { parsePropertyMapOverrides } from "../../core/balloon/property-map.js";
 import { UsageError } from "../../core/errors.js";
 import { parsePositiveInt } from "../../core/plan/input-checks.js";
+import { checkPinCount } from "../../core/host/vcpu-pinning.js";
 import { parseKernelSpec } from "../../core/plan/kernel-spec.js";
+import { PLAN_DEFAULTS } from "../../core/plan/plan-defaults.js";
+import { guestMemoryOf, pinFromField } from "../../core/plan/vm-options.js";
 import { parseAcceleratorRequest } from "../../core/qemu/accelerator.js";
 import { parseVmName } from "../../live/live-paths.js";
 import { upVm, type UpOptions } from "../../live/vm-up.js";
@@ -22,9 +25,13 @@ export interface UpCliOptions {
   plan?: string;
   config?: string;
   planKernel?: string;
+  pin?: string;
 }
 
-type Machine = Pick<UpOptions, "kernels" | "features" | "propertyMap" | "deviceProperties">;
+type Machine = Pick<
+  UpOptions,
+  "kernels" | "features" | "propertyMap" | "deviceProperties" | "memory" | "pin"
+>;
 
 function pick<T extends { name: string }>(
   items: readonly T[],
@@ -68,6 +75,8 @@ async function machineFromPlan(
     features: config.bits,
     propertyMap: config.propertyMap,
     deviceProperties: config.deviceProperties,
+    memory: guestMemoryOf(plan),
+    pin: plan.pin,
   };
 }
 
@@ -98,15 +107,20 @@ export async function upCommand(
     options.plan !== undefined
       ? await machineFromPlan(options, explicit)
       : machineFromFlags(options);
+  const vcpus = parsePositiveInt(options.vcpus, "--vcpus", 1, 2);
+  const pin = options.pin === undefined ? machine.pin : pinFromField(options.pin, vcpus, "--pin");
+  if (pin !== undefined) checkPinCount(pin, vcpus, options.pin === undefined ? "vm.pin" : "--pin");
   const started = Date.now();
   const { state, dir } = await upVm(
     {
       name: parseVmName(options.name),
       ...machine,
+      memory: machine.memory ?? guestMemoryOf(PLAN_DEFAULTS),
+      pin,
       accel: parseAcceleratorRequest(options.accel),
       qemu: options.qemu,
       memoryMiB: parsePositiveInt(options.memory, "--memory", 64, 2048),
-      vcpus: parsePositiveInt(options.vcpus, "--vcpus", 1, 2),
+      vcpus,
       bootTimeoutMs: parsePositiveInt(options.bootTimeout, "--boot-timeout", 1, 120) * 1000,
     },
     (line) => io.stderr(`${line}\n`),
@@ -117,6 +131,11 @@ export async function upCommand(
     [
       `VM ${name} is up: QEMU pid ${state.qemu?.pid ?? "?"}, ${state.accelerator}, ${state.memoryMiB} MiB, ${state.vcpus} vCPUs, kernel ${state.kernel.name} (${state.kernel.release}), balloon bits requested: ${state.requestedBits.join(", ") || "none"}`,
       `  SSH answered ${((state.bootToSshMs ?? 0) / 1000).toFixed(1)} s after QEMU started (up took ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      ...(state.pinning === undefined
+        ? []
+        : [
+            `  pinned:   ${state.pinning.vcpus.map((v) => `vCPU ${v.vcpu} -> CPU ${v.cpu}`).join(", ")}; QEMU's other threads -> CPUs ${state.pinning.others.cpus} (verified in /proc)`,
+          ]),
       `  shell:    balloon-bench shell${nameArg}`,
       `  exec:     balloon-bench exec${nameArg} -- uname -r`,
       `  balloon:  balloon-bench balloon${nameArg} status | set SIZE | stats`,

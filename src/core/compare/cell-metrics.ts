@@ -1,3 +1,4 @@
+import type { HostState } from "../host/host-state.js";
 import type { Sample } from "../results-format/sample.js";
 import type { BootValues } from "../stats/boot-level.js";
 
@@ -16,6 +17,8 @@ export interface CellData {
   };
   /** Bits requested but not negotiated by the guest driver, when known. */
   readonly unnegotiatedBits: readonly number[];
+  /** The host's settings when the run started (runs of this version). */
+  readonly hostState?: HostState | undefined;
 }
 
 export function cellLabel(cell: Pick<CellData, "kernel" | "config">): string {

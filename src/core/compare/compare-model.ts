@@ -1,4 +1,6 @@
 import { UsageError } from "../errors.js";
+import { describeHostDifference, hostSettingDifferences } from "../host/host-state.js";
+import { interferenceOutliers } from "../host/interference.js";
 import { environmentDifferences } from "../results-format/compatible.js";
 import { holmAdjust } from "../stats/two-sample.js";
 import { bootValues, cellLabel, metricsOf, type CellData } from "./cell-metrics.js";
@@ -145,7 +147,12 @@ function pairFlags(baseline: CellData, candidate: CellData, force: boolean): str
       },
     );
   }
-  const flags = differences.map((d) => `${d.key} differs: ${d.a} vs ${d.b}`);
+  const flags = [
+    ...differences.map((d) => `${d.key} differs: ${d.a} vs ${d.b}`),
+    ...hostSettingDifferences(baseline.hostState, candidate.hostState).map(describeHostDifference),
+    ...interferenceOutliers(baseline.samples, cellLabel(baseline)),
+    ...interferenceOutliers(candidate.samples, cellLabel(candidate)),
+  ];
   for (const cell of [baseline, candidate]) {
     for (const bit of cell.unnegotiatedBits)
       flags.push(

@@ -29,6 +29,12 @@ export const DEFAULT_VMSTAT = [
 export const PLAN_DEFAULTS = {
   memoryMiB: 2048,
   vcpus: 2,
+  /** vm.memMerge: QEMU marks guest RAM mergeable by default; a host with KSM on would merge its zeroed pages. */
+  memMerge: false,
+  /** vm.memoryBacking: anonymous | memfd | hugetlb (vm-options.ts). */
+  memoryBacking: "anonymous",
+  /** vm.allowHugetlbBalloon: a hugetlb-backed guest with a balloon scenario is refused unless true. */
+  allowHugetlbBalloon: false,
   iterations: 10,
   warmups: 0,
   sizeMiB: 256,

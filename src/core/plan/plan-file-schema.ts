@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EVENT } from "./input-checks.js";
 import { LABEL } from "./kernel-spec.js";
+import { MEMORY_BACKINGS } from "./vm-options.js";
 
 const label = z.string().regex(LABEL, "use letters, digits, '.', '_' and '-' (at most 64)");
 const count = (min: number) => z.int().min(min);
@@ -51,7 +52,16 @@ export const planFileSchema = z.strictObject({
   iterations: count(1).optional(),
   warmup: count(0).optional(),
   rounds: count(1).optional(),
-  vm: z.strictObject({ memoryMiB: count(64).optional(), vcpus: count(1).optional() }).optional(),
+  vm: z
+    .strictObject({
+      memoryMiB: count(64).optional(),
+      vcpus: count(1).optional(),
+      memMerge: z.boolean().optional(),
+      memoryBacking: z.enum(MEMORY_BACKINGS).optional(),
+      allowHugetlbBalloon: z.boolean().optional(),
+      pin: z.union([z.string(), z.array(z.int().min(0))]).optional(),
+    })
+    .optional(),
   accelerator: z.enum(["kvm", "tcg", "auto"]).optional(),
   events: z
     .union([z.array(z.string().regex(EVENT, "not a perf event name")), z.string()])

@@ -19,6 +19,7 @@ import {
   defaultRounds,
 } from "./plan-defaults.js";
 import type { PlanFile, PlanFileWorkload } from "./plan-file-schema.js";
+import { hugetlbProblem, pinFromField } from "./vm-options.js";
 
 export type Path = readonly (string | number)[];
 
@@ -264,6 +265,16 @@ function workloadsOf(ctx: Context, kernels: Plan["kernels"], configs: FeatureCon
   return workloads;
 }
 
+function pinOf(file: PlanFile, names: FieldNames): number[] | undefined {
+  try {
+    const vcpus = file.vm?.vcpus ?? PLAN_DEFAULTS.vcpus;
+    return pinFromField(file.vm?.pin, vcpus, names.field(["vm", "pin"]));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    throw new PlanFieldError(["vm", "pin"], error.message, error.hint);
+  }
+}
+
 function roundsOf({ file, names }: Context, iterations: number): number {
   const rounds = file.rounds ?? defaultRounds(iterations);
   if (rounds > iterations) {
@@ -306,6 +317,10 @@ export function planFromFile(
     seed: file.seed,
     memoryMiB: ctx.memoryMiB,
     vcpus: file.vm?.vcpus ?? PLAN_DEFAULTS.vcpus,
+    memMerge: file.vm?.memMerge ?? PLAN_DEFAULTS.memMerge,
+    memoryBacking: file.vm?.memoryBacking ?? PLAN_DEFAULTS.memoryBacking,
+    allowHugetlbBalloon: file.vm?.allowHugetlbBalloon ?? PLAN_DEFAULTS.allowHugetlbBalloon,
+    pin: pinOf(file, names),
     accel: file.accelerator ?? PLAN_DEFAULTS.accel,
     events: splitList(file.events) ?? [...DEFAULT_EVENTS],
     settleMs: file.settleMs ?? PLAN_DEFAULTS.settleMs,
@@ -317,6 +332,8 @@ export function planFromFile(
     guestStats: file.guestStats ?? false,
     balloonModule: file.balloonModule === undefined ? undefined : ctx.path(file.balloonModule),
   };
+  const hugetlb = hugetlbProblem(plan, plan.workloads);
+  if (hugetlb !== undefined) throw new PlanFieldError(hugetlb.path, hugetlb.message, hugetlb.hint);
   if (planCells(plan).length === 0) {
     throw new PlanFieldError(
       ["workloads"],

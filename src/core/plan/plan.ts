@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { KernelSpec } from "./kernel-spec.js";
 import type { AcceleratorRequest } from "../qemu/accelerator.js";
+import type { MemoryBacking } from "../qemu/qemu-argv.js";
 
 /**
  * An experiment: every kernel build × feature config × workload is a cell. The plan is plain
@@ -21,6 +22,13 @@ export interface Plan {
   readonly seed: number | undefined;
   readonly memoryMiB: number;
   readonly vcpus: number;
+  /** Guest RAM: may KSM merge it (QEMU's mem-merge), and what backs it (vm-options.ts). */
+  readonly memMerge: boolean;
+  readonly memoryBacking: MemoryBacking;
+  /** Hugetlb backing with a balloon scenario, run anyway (warned and recorded). */
+  readonly allowHugetlbBalloon: boolean;
+  /** Host CPU of each vCPU, in order; undefined: not pinned. Recorded per boot, not hashed. */
+  readonly pin?: readonly number[] | undefined;
   readonly accel: AcceleratorRequest;
   readonly events: readonly string[];
   /** Settle time before each iteration on kernels without the series' flush parameter. */
@@ -129,6 +137,9 @@ export function planRecord(plan: Plan): Record<string, unknown> {
     rounds: plan.rounds,
     memoryMiB: plan.memoryMiB,
     vcpus: plan.vcpus,
+    memMerge: plan.memMerge,
+    memoryBacking: plan.memoryBacking,
+    allowHugetlbBalloon: plan.allowHugetlbBalloon,
     accel: plan.accel,
     events: plan.events,
     settleMs: plan.settleMs,

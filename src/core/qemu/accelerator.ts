@@ -114,3 +114,19 @@ export function chooseAccelerator(
     cpu: CPU_FOR.tcg,
   };
 }
+
+/**
+ * Pure: whether the guest sees a hardware PMU (perf's cycles, instructions, cache-misses count):
+ * under KVM `-cpu host` passes the host's PMU through; TCG emulates none.
+ */
+export function guestPmu(choice: Pick<AcceleratorChoice, "accelerator" | "cpu">): {
+  readonly visible: boolean;
+  readonly reason: string;
+} {
+  return choice.accelerator === "kvm" && choice.cpu === "host"
+    ? { visible: true, reason: "KVM -cpu host passes the host's PMU to the guest" }
+    : {
+        visible: false,
+        reason: `${choice.accelerator} -cpu ${choice.cpu} gives the guest no hardware PMU (hardware events: not supported)`,
+      };
+}

@@ -32,8 +32,22 @@ export interface UserNetworkSpec {
   readonly sshHostPort: number;
 }
 
+/** How guest RAM is backed on the host (`vm.memoryBacking`). */
+export type MemoryBacking = "anonymous" | "memfd" | "hugetlb";
+
+export interface GuestMemorySpec {
+  /** KSM may merge guest RAM (QEMU's default is on; ours is off: `vm.memMerge`). */
+  readonly merge: boolean;
+  readonly backing: MemoryBacking;
+}
+
+/** The id of the guest RAM's memory-backend object. */
+export const MEMORY_BACKEND_ID = "mem0";
+
 export interface VmArgvConfig {
   readonly machine: string;
+  /** Guest RAM: an explicit memory backend and mem-merge; QEMU's defaults when undefined. */
+  readonly memory?: GuestMemorySpec | undefined;
   readonly accelerator: Accelerator;
   readonly cpu: string;
   readonly memoryMiB: number;
@@ -62,10 +76,53 @@ function optionList(head: string, options: readonly (readonly [string, string])[
   return [head, ...options.map(([key, value]) => `${key}=${qemuOptValue(value)}`)].join(",");
 }
 
+/** The -machine value: the type, mem-merge, and the RAM's backend when there is one. */
+export function machineOption(machine: string, memory: GuestMemorySpec | undefined): string {
+  if (memory === undefined) return machine;
+  return optionList(machine, [
+    ["mem-merge", memory.merge ? "on" : "off"],
+    ["memory-backend", MEMORY_BACKEND_ID],
+  ]);
+}
+
 export function machineArgs(
-  config: Pick<VmArgvConfig, "machine" | "accelerator" | "cpu">,
+  config: Pick<VmArgvConfig, "machine" | "accelerator" | "cpu" | "memory">,
 ): string[] {
-  return ["-machine", config.machine, "-accel", config.accelerator, "-cpu", config.cpu];
+  return [
+    "-machine",
+    machineOption(config.machine, config.memory),
+    "-accel",
+    config.accelerator,
+    "-cpu",
+    config.cpu,
+  ];
+}
+
+/**
+ * Guest RAM as a memory-backend object: anonymous memory (memory-backend-ram, what -m alone
+ * gives), a memfd, or a memfd of 2 MiB hugetlb pages (reserved on the host: vm.nr_hugepages).
+ * `merge` is set on the backend too: it, not the machine, decides MADV_MERGEABLE.
+ */
+export function memoryBackendArgs(
+  memoryMiB: number,
+  memory: GuestMemorySpec | undefined,
+): string[] {
+  if (memory === undefined) return [];
+  const type = memory.backing === "anonymous" ? "memory-backend-ram" : "memory-backend-memfd";
+  return [
+    "-object",
+    optionList(type, [
+      ["id", MEMORY_BACKEND_ID],
+      ["size", `${memoryMiB}M`],
+      ["merge", memory.merge ? "on" : "off"],
+      ...(memory.backing === "hugetlb"
+        ? ([
+            ["hugetlb", "on"],
+            ["hugetlbsize", "2M"],
+          ] as const)
+        : []),
+    ]),
+  ];
 }
 
 export function resourceArgs(config: Pick<VmArgvConfig, "memoryMiB" | "vcpus">): string[] {
@@ -169,6 +226,7 @@ export function buildQemuArgv(config: VmArgvConfig): string[] {
   return [
     ...machineArgs(config),
     ...resourceArgs(config),
+    ...memoryBackendArgs(config.memoryMiB, config.memory),
     ...baseArgs(),
     ...(config.paused === true ? ["-S"] : []),
     ...firmwareArgs(config.firmwarePath),

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { hostLoadSchema, hostStateSchema, type HostState } from "../host/host-state.js";
+import { pinningSchema } from "../host/vcpu-pinning.js";
 
 /**
  * The results directory's manifest.json, declared once. Everything that writes or reads a
@@ -81,6 +83,8 @@ export const runCellSchema = z.object({
   features: featuresSchema.optional(),
   guest: guestSchema.optional(),
   bootToSshMs: z.number().optional(),
+  /** In a merged manifest: the host state of the shard that ran the cell (when it differs). */
+  hostState: hostStateSchema.optional(),
   error: z.string().optional(),
   consoleTail: z.string().optional(),
 });
@@ -102,6 +106,10 @@ export const bootSchema = z.object({
   bootToSshMs: z.number().optional(),
   features: featuresSchema.optional(),
   guest: guestSchema.optional(),
+  /** The host's load when the boot started (load average, run queue, steal, CPU pressure). */
+  hostLoad: hostLoadSchema.optional(),
+  /** Each vCPU thread's host CPU and the other threads' set, verified from /proc. */
+  pinning: pinningSchema.optional(),
   /** How QEMU stopped: quit, sigterm, sigkill, already-exited. */
   shutdown: z.string().optional(),
   error: z.string().optional(),
@@ -134,6 +142,8 @@ export const runManifestSchema = z.object({
     cpu: z.string(),
     reason: z.string(),
     warnings: stringList,
+    /** Whether the guest saw a hardware PMU (KVM -cpu host); absent in earlier versions' results. */
+    guestPmu: z.boolean().optional(),
   }),
   image: z.object({ hash: z.string() }),
   workload: z.object({ program: z.string(), sourceSha256: z.string(), binarySha256: z.string() }),
@@ -146,10 +156,27 @@ export const runManifestSchema = z.object({
     settleMs: z.int(),
     vmstat: stringList,
   }),
-  vm: z.object({ machine: z.string(), memoryMiB: z.int(), vcpus: z.int() }),
+  vm: z.object({
+    machine: z.string(),
+    memoryMiB: z.int(),
+    vcpus: z.int(),
+    /** Absent in results of earlier versions (QEMU's defaults: merge on, anonymous RAM). */
+    memMerge: z.boolean().optional(),
+    memoryBacking: z.enum(["anonymous", "memfd", "hugetlb"]).optional(),
+    /** The CPU list vCPUs were pinned to (the mapping of each boot is in its record). */
+    pin: z.string().optional(),
+    /** What the run was warned about and ran anyway (hugetlb backing with the balloon). */
+    caveats: stringList.optional(),
+  }),
   plan: z.object({ hash: z.string(), seed: z.int(), record: z.record(z.string(), z.unknown()) }),
   shard: shardSchema.nullable(),
   fingerprint: fingerprintSchema,
+  /**
+   * The host's settings and load when the run started: beside the fingerprint, not in it, so a
+   * resume or merge is not refused over a load average; the settings that matter (governor,
+   * boost, SMT, THP, KSM) are compared by hostSettingDifferences and flagged.
+   */
+  hostState: hostStateSchema.optional(),
   /** The seeded boot order; a merged manifest keeps one list per shard. */
   schedule: z.object({ bootOrder: z.union([stringList, z.array(stringList)]) }),
   skipped: z.array(z.object({ config: z.string(), reason: z.string() })),
@@ -158,7 +185,9 @@ export const runManifestSchema = z.object({
   }),
   cells: z.array(runCellSchema),
   boots: z.array(bootSchema),
-  mergedFrom: z.array(z.object({ dir: z.string(), shard: shardSchema })).optional(),
+  mergedFrom: z
+    .array(z.object({ dir: z.string(), shard: shardSchema, hostState: hostStateSchema.optional() }))
+    .optional(),
 });
 export type RunManifest = z.infer<typeof runManifestSchema>;
 
@@ -214,6 +243,8 @@ export interface CellView {
     readonly qemuVersion: string;
     readonly cpuModel: string;
   };
+  /** The host's settings when the run started (runs of this version). */
+  readonly hostState?: HostState | undefined;
 }
 
 /** The cells of a manifest as compare sees them. */
@@ -247,5 +278,6 @@ export function cellViews(manifest: Manifest): CellView[] {
       qemuVersion: manifest.qemu.version,
       cpuModel: manifest.host.cpuModel,
     },
+    hostState: cell.hostState ?? manifest.hostState,
   }));
 }

@@ -1,4 +1,5 @@
 import { UsageError } from "../errors.js";
+import { describeHostDifference, hostSettingDifferences } from "../host/host-state.js";
 import { compatible, runIdentity } from "./compatible.js";
 import type { Manifest, RunManifest } from "./manifest.js";
 
@@ -101,13 +102,46 @@ export function mergeManifests(inputs: readonly ShardInput[]): RunManifest {
   return {
     ...first.manifest,
     shard: null,
-    mergedFrom: ordered.map((i) => ({ dir: i.dir, shard: i.manifest.shard })),
+    mergedFrom: ordered.map((i) => ({
+      dir: i.dir,
+      shard: i.manifest.shard,
+      ...(i.manifest.hostState === undefined ? {} : { hostState: i.manifest.hostState }),
+    })),
     runs: ordered.flatMap((i) => i.manifest.runs),
-    cells: ordered.flatMap((i) => i.manifest.cells),
+    cells: ordered.flatMap((i) => cellsWithHostState(i.manifest, first.manifest.hostState)),
     boots: ordered.flatMap((i) => i.manifest.boots),
     schedule: {
       // A shard of a merged run would already be merged: each shard gives one flat list.
       bootOrder: ordered.map((i) => i.manifest.schedule.bootOrder.flat()),
     },
   };
+}
+
+/**
+ * A shard's cells, each carrying its shard's host state when that differs from the first shard's
+ * (the merged manifest's): so compare flags a comparison across shards run under other settings.
+ */
+function cellsWithHostState(
+  shard: RunManifest,
+  base: RunManifest["hostState"],
+): RunManifest["cells"] {
+  const state = shard.hostState;
+  if (state === undefined || hostSettingDifferences(base, state).length === 0) return shard.cells;
+  return shard.cells.map((cell) => ({ hostState: state, ...cell }));
+}
+
+/**
+ * Pure: the host settings (governor, boost, SMT, THP, KSM) in which shards differ from the first,
+ * as words: merged anyway (the load differs always; the settings should not), and said.
+ */
+export function shardHostDifferences(inputs: readonly ShardInput[]): string[] {
+  const [first, ...rest] = inputs;
+  const base = first?.manifest.kind === "run" ? first.manifest.hostState : undefined;
+  return rest.flatMap((other) =>
+    other.manifest.kind !== "run"
+      ? []
+      : hostSettingDifferences(base, other.manifest.hostState).map(
+          (d) => `${other.dir} vs ${first?.dir ?? ""}: ${describeHostDifference(d)}`,
+        ),
+  );
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { interferenceSchema } from "../host/interference.js";
 import type { PerfRun } from "../perf/perf-csv.js";
 
 export const COUNTER_STATUSES = ["counted", "not-supported", "not-counted"] as const;
@@ -49,6 +50,8 @@ export const telemetrySchema = z.object({
   guestStatsAgeS: z.number().optional(),
   /** Time QEMU did not answer QMP promptly during the iteration: its timing is suspect. */
   stall: z.object({ totalMs: z.number(), longestMs: z.number() }).optional(),
+  /** Host load across the perf command: QEMU's non-vCPU threads, CPU pressure, steal. */
+  interference: interferenceSchema.optional(),
 });
 export type IterationTelemetry = z.infer<typeof telemetrySchema>;
 

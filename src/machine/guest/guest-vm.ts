@@ -4,7 +4,9 @@ import { VmLaunchError } from "../../core/errors.js";
 import type { GuestImage } from "../image/guest-image.js";
 import type { PreparedKernel } from "../kernel/prepared-kernel.js";
 import type { AcceleratorChoice } from "../../core/qemu/accelerator.js";
-import type { BalloonDeviceSpec, DriveSpec } from "../../core/qemu/qemu-argv.js";
+import type { PinningRecord } from "../../core/host/vcpu-pinning.js";
+import type { BalloonDeviceSpec, DriveSpec, GuestMemorySpec } from "../../core/qemu/qemu-argv.js";
+import { pinQemuThreads } from "../host/pin-vcpus.js";
 import { describeExit, launchVm, type RunningVm, type StopResult } from "../qemu/qemu-vm.js";
 import { AsyncStack } from "../../util/disposable.js";
 import { readTail } from "../../util/file-tail.js";
@@ -29,6 +31,10 @@ export interface GuestBootOptions {
   readonly bootTimeoutMs: number;
   /** Skip the boot-time modprobe of virtio_balloon (a user-supplied module is insmod'ed instead). */
   readonly deferBalloonModule?: boolean;
+  /** Guest RAM's merge and backing (QEMU's defaults when undefined). */
+  readonly memory?: GuestMemorySpec | undefined;
+  /** Pin vCPU i to pin[i] once QMP is up, QEMU's other threads to the rest (pin-vcpus.ts). */
+  readonly pin?: readonly number[] | undefined;
   readonly dieWithParent?: boolean;
   /**
    * A private directory the caller owns (a live VM's state directory): the qcow2 overlay, QMP
@@ -79,6 +85,8 @@ export class GuestVm implements AsyncDisposable {
     /** From QEMU spawn to a logged-in SSH session. */
     readonly bootToSshMs: number,
     private readonly stack: AsyncDisposableStack,
+    /** Where each vCPU thread was pinned, verified from /proc; undefined when not pinned. */
+    readonly pinning?: PinningRecord | undefined,
   ) {}
 
   async stop(): Promise<StopResult> {
@@ -136,6 +144,7 @@ async function launchFor(
     runDir: options.stateDir,
     config: {
       machine: "q35",
+      memory: options.memory,
       accelerator: options.accelerator.accelerator,
       cpu: options.accelerator.cpu,
       memoryMiB: options.memoryMiB,
@@ -219,6 +228,7 @@ export async function bootGuest(options: GuestBootOptions): Promise<GuestVm> {
   stack.defer(async () => {
     await vm.stop();
   });
+  const pinning = options.pin === undefined ? undefined : await pinQemuThreads(vm, options.pin);
   await options.onLaunched?.(vm, sshPort);
   let ssh: GuestSsh;
   try {
@@ -229,7 +239,7 @@ export async function bootGuest(options: GuestBootOptions): Promise<GuestVm> {
   }
   const bootToSshMs = Date.now() - started;
   stack.defer(() => ssh.close());
-  return new GuestVm(vm, ssh, sshPort, bootToSshMs, stack.move());
+  return new GuestVm(vm, ssh, sshPort, bootToSshMs, stack.move(), pinning);
 }
 
 const QBOOT = "/usr/share/qemu/qboot.rom";

@@ -14,6 +14,7 @@ import {
   type StopResult,
   type VmExit,
 } from "./stop-in-steps.js";
+import { writeQemuCommandFiles } from "./qemu-command-files.js";
 import { registerVm, unregisterVm } from "./vm-registry.js";
 
 export interface LaunchOptions {
@@ -220,6 +221,9 @@ export async function launchVm(options: LaunchOptions): Promise<RunningVm> {
     consolePath,
     pidfilePath: join(runDir, "qemu.pid"),
   });
+  // Next to the logs, so a user can rerun the boot by hand (also when QEMU fails to start).
+  if (options.logDir !== undefined)
+    await writeQemuCommandFiles(options.logDir, [options.qemuPath, ...argv]);
   const spawned = await spawnQemu(options, argv, stderrPath);
   stack.defer(async () => {
     const done = await Promise.race([spawned.exited, sleep(0).then(() => undefined)]);

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import {
   chooseAccelerator,
+  guestPmu,
   kvmUsability,
   parseAcceleratorRequest,
 } from "../../../src/core/qemu/accelerator.js";
@@ -48,5 +49,15 @@ describe("accelerator choice", () => {
 
   it("rejects unknown accelerator names", () => {
     expect(() => parseAcceleratorRequest("hvf")).to.throw(UsageError, "unknown accelerator 'hvf'");
+  });
+
+  it("says whether the guest sees a hardware PMU: KVM -cpu host yes, TCG no", () => {
+    expect(guestPmu(chooseAccelerator("auto", intel))).to.deep.equal({
+      visible: true,
+      reason: "KVM -cpu host passes the host's PMU to the guest",
+    });
+    const tcg = guestPmu(chooseAccelerator("auto", pvm));
+    expect(tcg.visible).to.equal(false);
+    expect(tcg.reason).to.contain("tcg -cpu max gives the guest no hardware PMU");
   });
 });
