@@ -8,6 +8,7 @@ import type { PinningRecord } from "../../core/host/vcpu-pinning.js";
 import type { BalloonDeviceSpec, DriveSpec, GuestMemorySpec } from "../../core/qemu/qemu-argv.js";
 import { pinQemuThreads } from "../host/pin-vcpus.js";
 import { describeExit, launchVm, type RunningVm, type StopResult } from "../qemu/qemu-vm.js";
+import { describeSilentGuest } from "../qemu/process-state.js";
 import { AsyncStack } from "../../util/disposable.js";
 import { readTail } from "../../util/file-tail.js";
 import { findFreeLocalPort } from "../../util/free-port.js";
@@ -176,10 +177,15 @@ async function bootFailure(
   const exit = vm.hasExited ? await vm.exited : undefined;
   const consoleTail = await readTail(vm.consolePath ?? "", 40);
   const panicked = /Kernel panic/.test(consoleTail);
+  // An empty console says nothing by itself: whether QEMU ran at all tells a hang from a starved VM.
+  const silent =
+    exit === undefined && consoleTail.trim() === ""
+      ? `; ${await describeSilentGuest(vm.pid, options.bootTimeoutMs)}`
+      : "";
   const message =
     exit !== undefined
       ? `guest ${options.kernel.name} stopped before SSH came up (QEMU ${describeExit(exit)}${panicked ? ", kernel panic" : ""})`
-      : `guest ${options.kernel.name} did not answer SSH within ${Math.round(options.bootTimeoutMs / 1000)} s: ${(error as Error).message}`;
+      : `guest ${options.kernel.name} did not answer SSH within ${Math.round(options.bootTimeoutMs / 1000)} s: ${(error as Error).message}${silent}`;
   return new VmLaunchError(message, {
     command: vm.command,
     exitCode: exit?.exitCode,
