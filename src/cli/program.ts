@@ -4,6 +4,7 @@ import type { CompareCliOptions } from "./commands/compare.js";
 import type { DoctorCliOptions } from "./commands/doctor.js";
 import type { ImportCliOptions } from "./commands/import.js";
 import type { CliIo } from "./io.js";
+import { addHistoryCommands } from "./history-command-table.js";
 import { addVmCommands } from "./live-commands.js";
 import { addRunOptions, collect, explicitOptions, type RunCliOptions } from "./options.js";
 
@@ -30,6 +31,7 @@ export function buildProgram(io: CliIo): Command {
     addImportCommand,
     addCompareCommand,
     addMergeCommand,
+    addHistoryCommands,
     addVmCommands,
   ])
     add(program, io);
