@@ -24,7 +24,7 @@ export async function processCpuSeconds(pid: number): Promise<number | undefined
 
 /**
  * Why a guest printed nothing on its console while waiting for SSH: a QEMU that got almost no
- * CPU (an overloaded host) is told apart from a guest that ran and hung before its init.
+ * CPU (an overloaded host) is told apart from a guest that ran and whose init printed nothing.
  */
 export async function describeSilentGuest(pid: number, waitedMs: number): Promise<string> {
   const trouble = await describeProcessTrouble(pid);
@@ -35,5 +35,5 @@ export async function describeSilentGuest(pid: number, waitedMs: number): Promis
   const share = `QEMU used ${cpuS.toFixed(1)} s of CPU in ${waitedS.toFixed(0)} s`;
   return cpuS < waitedS * 0.1
     ? `the console is empty and ${share}: the host gave it almost no CPU (overloaded)`
-    : `the console is empty although ${share}: the guest hung before its init printed anything`;
+    : `the console is empty although ${share}: the guest ran, but its init printed nothing (it hung, or is not the image's init)`;
 }

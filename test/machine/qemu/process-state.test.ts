@@ -23,7 +23,7 @@ describe("process-state: why a guest's console stayed empty", () => {
     );
   });
 
-  it("calls a QEMU that ran a guest that hung before its init", async () => {
+  it("calls a QEMU that ran a guest whose init printed nothing", async () => {
     const busy = start("for (;;) {}");
     // However loaded the host, it gets some CPU eventually: wait for it rather than for a time.
     let cpuS = 0;
@@ -33,7 +33,7 @@ describe("process-state: why a guest's console stayed empty", () => {
     }
     expect(cpuS).to.be.at.least(0.3);
     expect(await describeSilentGuest(busy.pid ?? 0, 1_000)).to.match(
-      /^the console is empty although QEMU used \d+\.\d s of CPU in 1 s: the guest hung before its init printed anything$/,
+      /^the console is empty although QEMU used \d+\.\d s of CPU in 1 s: the guest ran, but its init printed nothing \(it hung, or is not the image's init\)$/,
     );
   });
 
