@@ -24,6 +24,10 @@ PACKAGES=(
   chromium          # the test that renders the HTML report in a real browser
   qemu-system-data  # firmware: SeaBIOS, and qboot for fast PVH boot
   ca-certificates
+  # The device-init test fixtures (scripts/build-test-qemu.sh, scripts/build-test-balloon-module.sh)
+  # and `balloon-bench qemu build`: a QEMU 10 build and an out-of-tree virtio_balloon.ko
+  ninja-build pkg-config python3-venv libglib2.0-dev libpixman-1-dev libslirp-dev zlib1g-dev
+  dpkg-dev patch make gcc-12 debian-archive-keyring
 )
 
 SUDO=()

@@ -27,9 +27,12 @@ export function formatError(error: unknown): string {
 /** Detail lines some errors carry (console and stderr tails), printed after the one-line error. */
 export function formatErrorDetails(error: unknown): string | undefined {
   const parts: string[] = [];
-  const record = error as { stderrTail?: unknown; consoleTail?: unknown };
+  const record = error as { stderrTail?: unknown; consoleTail?: unknown; logTail?: unknown };
   if (typeof record.stderrTail === "string" && record.stderrTail !== "") {
     parts.push("--- QEMU stderr (last lines) ---", record.stderrTail);
+  }
+  if (typeof record.logTail === "string" && record.logTail !== "") {
+    parts.push("--- build log (last lines) ---", record.logTail);
   }
   if (typeof record.consoleTail === "string" && record.consoleTail !== "") {
     parts.push("--- guest console (last lines) ---", record.consoleTail);

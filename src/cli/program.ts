@@ -3,6 +3,7 @@ import { TOOL_VERSION } from "../version.js";
 import type { CompareCliOptions } from "./commands/compare.js";
 import type { DoctorCliOptions } from "./commands/doctor.js";
 import type { ImportCliOptions } from "./commands/import.js";
+import type { QemuBuildCliOptions } from "./commands/qemu.js";
 import type { CliIo } from "./io.js";
 import { addHistoryCommands } from "./history-command-table.js";
 import { addVmCommands } from "./live-commands.js";
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIo): Command {
     addRunCommand,
     addCalibrateCommand,
     addImageCommand,
+    addQemuCommand,
     addImportCommand,
     addCompareCommand,
     addMergeCommand,
@@ -119,6 +121,23 @@ function addImageCommand(program: Command, io: CliIo): void {
     .action(async (options: { force?: boolean }) => {
       const { imageBuildCommand } = await import("./commands/image.js");
       await imageBuildCommand(options, io);
+    });
+}
+
+function addQemuCommand(program: Command, io: CliIo): void {
+  const qemu = program.command("qemu").description("QEMU builds (cached by the tree's content)");
+  qemu
+    .command("build")
+    .description(
+      "build a QEMU source tree for x86_64-softmmu (TCG, KVM, slirp) into the cache; prints the binary's path for --qemu",
+    )
+    .requiredOption("--tree <dir>", "a QEMU git checkout or unpacked source package")
+    .option("--configure <arg>", "extra configure argument (repeatable)", collect, [])
+    .option("--jobs <n>", "parallel ninja jobs (default: the CPU count)")
+    .option("--force", "rebuild even when a cached build of the same tree and options exists")
+    .action(async (options: QemuBuildCliOptions) => {
+      const { qemuBuildCommand } = await import("./commands/qemu.js");
+      await qemuBuildCommand(options, io);
     });
 }
 

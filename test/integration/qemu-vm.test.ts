@@ -82,7 +82,9 @@ describe("launchVm and RunningVm @integration", function () {
     }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(VmLaunchError);
     const launchError = error as VmLaunchError;
-    expect(launchError.message).to.equal("QEMU exited during startup (exit code 1)");
+    expect(launchError.message).to.match(
+      /^QEMU exited during startup \(exit code 1\): qemu-system-x86_64: -device no-such-device: 'no-such-device' is not a valid device model name$/,
+    );
     expect(launchError.stderrTail).to.contain("'no-such-device' is not a valid device model name");
     expect(launchError.command).to.include("no-such-device");
     expect(await qemuPidsWithMarker(marker)).to.deep.equal([]);

@@ -23,7 +23,9 @@ export interface BalloonDeviceRequest {
 /**
  * The balloon device for a set of feature bits. Mapped bits are set explicitly on or off so the
  * device offers exactly what was asked (page-poison is on by default in QEMU); a property this
- * QEMU lacks is left out when its bit is off, and is an error when its bit is on.
+ * QEMU lacks is left out when its bit is off, and is an error when its bit is on. A mapped property
+ * the config sets itself (extraProperties, e.g. `x-device-init-reported=auto`) is passed as given,
+ * once, instead of on/off: the device then decides, and verification records what it offered.
  */
 export function balloonDeviceForFeatures(request: BalloonDeviceRequest): BalloonDeviceSpec {
   assertFeatureDependencies(request.bits);
@@ -45,15 +47,32 @@ export function balloonDeviceForFeatures(request: BalloonDeviceRequest): Balloon
       );
     }
   }
+  const extra = new Map(request.extraProperties ?? []);
   const properties: (readonly [string, string])[] = [];
   for (const [bit, property] of [...request.propertyMap].sort(([a], [b]) => a - b)) {
+    const own = extra.get(property);
+    if (own !== undefined) {
+      // The config sets this bit's property itself (e.g. x-device-init-reported=auto).
+      assertNotSwitchedOff(bit, property, own, wanted.has(bit));
+      continue;
+    }
     if (!request.availableProperties.has(property)) continue;
     properties.push([property, wanted.has(bit) ? "on" : "off"]);
   }
-  properties.push(...(request.extraProperties ?? []));
+  properties.push(...extra);
   return {
     id: BALLOON_DEVICE_ID,
     properties,
     iothreadId: wanted.has(FREE_PAGE_HINT_BIT) ? BALLOON_IOTHREAD_ID : undefined,
   };
+}
+
+/** A config may set a bit's property itself (`auto`), but not switch off a bit it requests. */
+function assertNotSwitchedOff(bit: number, property: string, value: string, wanted: boolean) {
+  if (wanted && /^(off|false|no)$/i.test(value)) {
+    throw new UsageError(
+      `bit ${bit} (${specName(bit)}) is requested, but the config sets ${property}=${value}`,
+      { hint: `drop ${property} from the config's properties, or bit ${bit} from its bits` },
+    );
+  }
 }

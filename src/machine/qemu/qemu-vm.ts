@@ -188,15 +188,18 @@ async function connectQmp(
     return await QmpClient.connect(paths.qmpSocketPath, { timeoutMs, signal: giveUp.signal });
   } catch (error) {
     const exit = await Promise.race([spawned.exited, sleep(200).then(() => undefined)]);
+    const stderrTail = await readTail(paths.stderrPath);
+    // QEMU's own last word (e.g. a device that refuses its properties), in the one line.
+    const said = stderrTail.split("\n").findLast((line) => line.trim() !== "");
     throw new VmLaunchError(
       exit === undefined
         ? `QEMU did not bring up QMP: ${(error as Error).message}`
-        : `QEMU exited during startup (${describeExit(exit)})`,
+        : `QEMU exited during startup (${describeExit(exit)})${said === undefined ? "" : `: ${said.trim()}`}`,
       {
         command: spawned.command,
         exitCode: exit?.exitCode,
         signal: exit?.signal,
-        stderrTail: await readTail(paths.stderrPath),
+        stderrTail,
         consoleTail: paths.consolePath === undefined ? "" : await readTail(paths.consolePath),
         hint: "see QEMU's stderr above; `balloon-bench doctor` checks the installation",
         cause: error,
