@@ -23,6 +23,8 @@ PACKAGES=(
   tmux              # a real pseudo-terminal for the `shell` test
   chromium          # the test that renders the HTML report in a real browser
   qemu-system-data  # firmware: SeaBIOS, and qboot for fast PVH boot
+  # kernel builds from a source tree (src/machine/kernel-build): kbuild's tools and headers
+  make bc bison flex libelf-dev libssl-dev git ccache
   ca-certificates
   # The device-init test fixtures (scripts/build-test-qemu.sh, scripts/build-test-balloon-module.sh)
   # and `balloon-bench qemu build`: a QEMU 10 build and an out-of-tree virtio_balloon.ko

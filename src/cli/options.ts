@@ -42,7 +42,10 @@ export function addMachineOptions(command: Command, kernelHelp: string): Command
 
 /** The options run and calibrate share: the plan flags, --plan, --out and the run's own. */
 export function addRunOptions(command: Command): Command {
-  return addMachineOptions(command, "a kernel build to run (repeatable)")
+  return addMachineOptions(
+    command,
+    "a kernel build to run (repeatable); NAME=build:tree=DIR[,ref=REF][,patches=MBOX][,config=FILE][,fragment=FILE] builds it from source first (cached)",
+  )
     .option("--size <MiB>", "alloc_once size in MiB", String(PLAN_DEFAULTS.sizeMiB))
     .option("--iterations <N>", "counted iterations", String(PLAN_DEFAULTS.iterations))
     .option(

@@ -6,6 +6,7 @@ import type { ImportCliOptions } from "./commands/import.js";
 import type { QemuBuildCliOptions } from "./commands/qemu.js";
 import type { CliIo } from "./io.js";
 import { addHistoryCommands } from "./history-command-table.js";
+import { addKernelCommands } from "./kernel-commands.js";
 import { addVmCommands } from "./live-commands.js";
 import { addRunOptions, collect, explicitOptions, type RunCliOptions } from "./options.js";
 
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIo): Command {
     addCompareCommand,
     addMergeCommand,
     addHistoryCommands,
+    addKernelCommands,
     addVmCommands,
   ])
     add(program, io);

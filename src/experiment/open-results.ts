@@ -73,6 +73,9 @@ function cellRecord(setup: Setup, cell: Cell, kernel: MachineKernel): RunCell {
       bootMethod: kernel.bootMethod,
       initramfsModules: [...kernel.initramfsModules],
       modulesImage: kernel.modulesImagePath !== undefined,
+      ...(kernel.built === undefined
+        ? {}
+        : { build: { ...kernel.built, patches: [...kernel.built.patches] } }),
     },
     config: { name: config.name, requestedBits: [...config.bits] },
     workload: cell.workload,

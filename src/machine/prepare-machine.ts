@@ -16,6 +16,7 @@ import type { GuestBootOptions } from "./guest/guest-vm.js";
 import { ensureGuestImage, type GuestImage } from "./image/guest-image.js";
 import { readKernelImageHeader } from "./kernel/kernel-image.js";
 import { resolveKernelSpecs } from "./kernel/kernel-source.js";
+import { checkBuildInputs } from "./kernel-build/build-inputs.js";
 import { prepareKernel, type PreparedKernel } from "./kernel/prepared-kernel.js";
 import { readHostState } from "./host/read-host-state.js";
 import { readHostAccelFacts } from "./qemu/host-accel-facts.js";
@@ -46,7 +47,9 @@ export async function inspectQemu(requested: string | undefined): Promise<QemuFa
 /** Every kernel image given by path is checked (bzImage header) before anything else happens. */
 export async function checkKernelImages(specs: readonly KernelSpec[]): Promise<void> {
   for (const spec of specs) {
-    if (!spec.kernelPath.startsWith("debian:")) await readKernelImageHeader(spec.kernelPath);
+    // A kernel to build: its tree, series and config files are read now (the build comes later).
+    if (spec.build !== undefined) await checkBuildInputs(spec.build);
+    else if (!spec.kernelPath.startsWith("debian:")) await readKernelImageHeader(spec.kernelPath);
   }
 }
 
@@ -76,10 +79,12 @@ export interface MachineRequest {
 /** Does hugetlb have a chance on this kernel? Checked from its config before booting, when known. */
 async function hugetlbConfigured(kernel: PreparedKernel, spec: KernelSpec): Promise<boolean> {
   if (spec.modulesDir === undefined) return true;
-  const config = await readFile(
-    join(spec.modulesDir, "boot", `config-${kernel.release}`),
-    "utf8",
-  ).catch(() => undefined);
+  // A package keeps its config in boot/; a build from a tree beside its modules (the cache entry).
+  const configPath =
+    spec.built === undefined
+      ? join(spec.modulesDir, "boot", `config-${kernel.release}`)
+      : join(spec.modulesDir, "..", "config");
+  const config = await readFile(configPath, "utf8").catch(() => undefined);
   return config === undefined || /^CONFIG_HUGETLBFS=y$/m.test(config);
 }
 

@@ -49,7 +49,7 @@ function parseFormat(value: string): Format {
   });
 }
 
-function parseDirection(value: string): [string, Direction] {
+export function parseDirection(value: string): [string, Direction] {
   const match = /^([A-Za-z0-9_.:/-]+)=(lower|higher)$/.exec(value.trim());
   if (match?.[1] === undefined)
     throw new UsageError(`malformed --direction '${value}'`, {
@@ -58,7 +58,7 @@ function parseDirection(value: string): [string, Direction] {
   return [match[1], match[2] as Direction];
 }
 
-function parsePct(value: string, flag: string): number {
+export function parsePct(value: string, flag: string): number {
   if (!/^\d+(\.\d+)?%?$/.test(value.trim()))
     throw new UsageError(`${flag} takes a percentage, got '${value}'`, { hint: `e.g. ${flag} 5` });
   return Number(value.replace("%", ""));

@@ -96,7 +96,25 @@ export function initramfsModules(wanted: readonly string[], index: ModuleIndex):
 
 /** The initramfs's /etc/modules.load: one file name per line, '?' marks optional ones. */
 export function renderModulesLoad(modules: readonly InitramfsModule[]): string {
-  return modules
-    .map((m) => `${m.optional ? "?" : ""}${m.path.split("/").at(-1) ?? m.path}\n`)
-    .join("");
+  return modules.map((m) => `${m.optional ? "?" : ""}${initramfsFileName(m.path)}\n`).join("");
+}
+
+/** Module compressions a modules tree may use, with the host command that undoes each. */
+const COMPRESSED_MODULE = /\.ko\.(xz|zst|gz)$/;
+
+/** The decompressor argv (reads the file, writes to stdout) for a compressed module path. */
+export function moduleDecompressor(path: string): [string, string[]] | undefined {
+  const kind = COMPRESSED_MODULE.exec(path)?.[1];
+  if (kind === "xz") return ["xz", ["-dc", "--"]];
+  if (kind === "zst") return ["zstd", ["-dcq", "--"]];
+  if (kind === "gz") return ["gzip", ["-dc", "--"]];
+  return undefined;
+}
+
+/**
+ * The file name a module gets in the initramfs: its base name, always `.ko` (compressed modules
+ * are decompressed on the host, as busybox insmod may not read xz or zstd).
+ */
+export function initramfsFileName(path: string): string {
+  return (path.split("/").at(-1) ?? path).replace(COMPRESSED_MODULE, ".ko");
 }

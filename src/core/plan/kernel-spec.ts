@@ -1,9 +1,18 @@
 import { UsageError } from "../errors.js";
+import type { BuiltKernelRecord, KernelBuildRequest } from "../kernel/kernel-build-plan.js";
 
-/** A kernel build as the user names it: `--kernel NAME=PATH[,modules=DIR][,cmdline=...]`. */
+/**
+ * A kernel build as the user names it: `--kernel NAME=PATH[,modules=DIR][,cmdline=...]`, or
+ * `--kernel NAME=build:tree=DIR[,ref=REF][,patches=MBOX]...` (built before anything boots).
+ */
 export interface KernelSpec {
   readonly name: string;
+  /** The image; for a kernel still to build, `build:TREE` until it is built. */
   readonly kernelPath: string;
+  /** A kernel to build from a source tree (the build fills in kernelPath and modulesDir). */
+  readonly build?: KernelBuildRequest | undefined;
+  /** What the build was made of, once built (recorded in the manifest). */
+  readonly built?: BuiltKernelRecord | undefined;
   /** A `make modules_install INSTALL_MOD_PATH=DIR` tree (contains lib/modules/VERSION). */
   readonly modulesDir?: string | undefined;
   /** Extra kernel command-line arguments. */
@@ -13,7 +22,49 @@ export interface KernelSpec {
 /** A label for kernels, configs and workloads: safe in folder names. */
 export const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const FORM =
-  "write --kernel NAME=PATH[,modules=DIR][,cmdline=ARGS] (cmdline last: it may contain commas)";
+  "write --kernel NAME=PATH[,modules=DIR][,cmdline=ARGS] or NAME=build:tree=DIR[,ref=REF][,patches=MBOX][,config=FILE][,fragment=FILE] (cmdline last: it may contain commas)";
+
+/** The kernelPath of a kernel still to build: a label until the build gives the image. */
+export function buildPlaceholder(tree: string): string {
+  return `build:${tree}`;
+}
+
+/** `build:tree=DIR,ref=REF,patches=A,patches=B,config=FILE,fragment=F` (patches/fragment repeat). */
+function parseBuildOptions(text: string, value: string): KernelBuildRequest {
+  let tree: string | undefined;
+  let ref: string | undefined;
+  let config: string | undefined;
+  const patches: string[] = [];
+  const fragments: string[] = [];
+  for (const option of text.split(",")) {
+    const eq = option.indexOf("=");
+    const key = eq <= 0 ? option : option.slice(0, eq);
+    const v = eq <= 0 ? "" : option.slice(eq + 1);
+    if (v === "") {
+      throw new UsageError(`--kernel option '${option}' in '${value}' has no value`, {
+        hint: FORM,
+      });
+    }
+    if (key === "tree" && tree === undefined) tree = v;
+    else if (key === "ref" && ref === undefined) ref = v;
+    else if (key === "config" && config === undefined) config = v;
+    else if (key === "patches") patches.push(v);
+    else if (key === "fragment") fragments.push(v);
+    else if (key === "modules") {
+      throw new UsageError(`--kernel '${value}': a kernel built from a tree brings its modules`, {
+        hint: "drop modules=",
+      });
+    } else {
+      throw new UsageError(`unknown or repeated --kernel build option '${option}' in '${value}'`, {
+        hint: FORM,
+      });
+    }
+  }
+  if (tree === undefined) {
+    throw new UsageError(`--kernel '${value}' names no source tree`, { hint: FORM });
+  }
+  return { tree, ref, patches, config, fragments };
+}
 
 /**
  * Parses one --kernel value. `cmdline=` takes the rest of the value verbatim (kernel arguments
@@ -35,6 +86,16 @@ export function parseKernelSpec(value: string): KernelSpec {
     const text = rest.slice(rest.indexOf("cmdline=", cmdlineAt) + "cmdline=".length);
     cmdline = text.split(/\s+/).filter((arg) => arg !== "");
     rest = rest.slice(0, cmdlineAt);
+  }
+  if (rest.startsWith("build:")) {
+    const build = parseBuildOptions(rest.slice("build:".length), value);
+    return {
+      name,
+      kernelPath: buildPlaceholder(build.tree),
+      modulesDir: undefined,
+      cmdline,
+      build,
+    };
   }
   const [kernelPath, ...options] = rest.split(",");
   if (kernelPath === undefined || kernelPath === "") {

@@ -7,11 +7,19 @@ const label = z.string().regex(LABEL, "use letters, digits, '.', '_' and '-' (at
 const count = (min: number) => z.int().min(min);
 const propertyMap = z.record(z.string().regex(/^\d+$/, "keys are bit numbers"), z.string());
 
+const paths = z.union([z.string().min(1), z.array(z.string().min(1))]);
+
+/** A built image (`path`), or a source tree built before booting (`tree` and the rest). */
 const kernelSchema = z.strictObject({
   name: label,
-  path: z.string().min(1),
+  path: z.string().min(1).optional(),
   modules: z.string().min(1).optional(),
   cmdline: z.union([z.string(), z.array(z.string())]).optional(),
+  tree: z.string().min(1).optional(),
+  ref: z.string().min(1).optional(),
+  patches: paths.optional(),
+  config: z.string().min(1).optional(),
+  fragments: paths.optional(),
 });
 
 const configSchema = z.strictObject({

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { checkFeatureDependencies, resolveFeatureName } from "../balloon/feature-bits.js";
 import { DEFAULT_PROPERTY_MAP, parsePropertyMapOverrides } from "../balloon/property-map.js";
-import { BalloonBenchError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import {
   defaultConfigName,
   defaultWorkloadName,
@@ -21,25 +21,10 @@ import {
 import type { PlanFile, PlanFileWorkload } from "./plan-file-schema.js";
 import { hugetlbProblem, pinFromField } from "./vm-options.js";
 
-export type Path = readonly (string | number)[];
+import { PlanFieldError, formatPath, type Path } from "./plan-field-error.js";
+import { kernelsFromFile } from "./plan-file-kernels.js";
 
-/** A problem with one field of a plan: where it is and what to do. */
-export class PlanFieldError extends BalloonBenchError {
-  constructor(
-    readonly path: Path,
-    message: string,
-    hint?: string,
-  ) {
-    super(message, { hint: hint ?? "fix the plan file" });
-  }
-}
-
-export function formatPath(path: Path): string {
-  let out = "";
-  for (const part of path)
-    out += typeof part === "number" ? `[${part}]` : out === "" ? part : `.${part}`;
-  return out === "" ? "(top level)" : out;
-}
+export { PlanFieldError, formatPath, type Path } from "./plan-field-error.js";
 
 /**
  * How messages name a plan's fields: as the plan file spells them, or as the `run` flags that
@@ -113,17 +98,7 @@ interface Context {
 }
 
 function kernelsOf({ file, path }: Context): Plan["kernels"] {
-  const kernels = (file.kernels ?? [PLAN_DEFAULTS.kernel]).map((k) => ({
-    name: k.name,
-    kernelPath: path(k.path),
-    modulesDir: "modules" in k && k.modules !== undefined ? path(k.modules) : undefined,
-    cmdline:
-      !("cmdline" in k) || k.cmdline === undefined
-        ? []
-        : typeof k.cmdline === "string"
-          ? k.cmdline.split(/\s+/).filter((a) => a !== "")
-          : k.cmdline,
-  }));
+  const kernels = kernelsFromFile(file.kernels ?? [PLAN_DEFAULTS.kernel], path);
   checkUnique(
     kernels.map((k) => k.name),
     "kernel",

@@ -169,12 +169,19 @@ export function planFileFromFlags(flags: PlanFlagValues): PlanFile {
     kernels:
       kernels.length === 0
         ? undefined
-        : kernels.map((k) => ({
-            name: k.name,
-            path: k.kernelPath,
-            modules: k.modulesDir,
-            cmdline: [...k.cmdline],
-          })),
+        : kernels.map((k) =>
+            k.build === undefined
+              ? { name: k.name, path: k.kernelPath, modules: k.modulesDir, cmdline: [...k.cmdline] }
+              : {
+                  name: k.name,
+                  tree: k.build.tree,
+                  ref: k.build.ref,
+                  patches: [...(k.build.patches ?? [])],
+                  config: k.build.config,
+                  fragments: [...(k.build.fragments ?? [])],
+                  cmdline: [...k.cmdline],
+                },
+          ),
     configs: [{ name: "flags", bits: flags.features }],
     workloads: [
       {
@@ -190,10 +197,15 @@ export function planFileFromFlags(flags: PlanFlagValues): PlanFile {
  * Pure: the run flags as a plan, checked like a plan file; messages name the flags. The one
  * config is named after its bits ("bits-5"), as before plans existed.
  */
-export function planFromFlags(flags: PlanFlagValues, baseDir: string): Plan {
+export function planFromFlags(
+  flags: PlanFlagValues,
+  baseDir: string,
+  adjust: (file: PlanFile) => PlanFile = (file) => file,
+): Plan {
   let plan: Plan;
+  const file = adjust(planFileFromFlags(flags));
   try {
-    plan = planFromFile(planFileFromFlags(flags), baseDir, flagNames(flags.huge === true));
+    plan = planFromFile(file, baseDir, flagNames(flags.huge === true));
   } catch (error) {
     if (!(error instanceof PlanFieldError)) throw error;
     const flag = flagOfField(error.path);
@@ -205,6 +217,9 @@ export function planFromFlags(flags: PlanFlagValues, baseDir: string): Plan {
   }
   return {
     ...plan,
-    configs: plan.configs.map((config) => ({ ...config, name: defaultConfigName(config.bits) })),
+    // The one config of --features is named after its bits; named configs keep their names.
+    configs: plan.configs.map((config) =>
+      config.name === "flags" ? { ...config, name: defaultConfigName(config.bits) } : config,
+    ),
   };
 }

@@ -117,6 +117,18 @@ export function planRecord(plan: Plan): Record<string, unknown> {
       path: k.kernelPath,
       modules: k.modulesDir ?? null,
       cmdline: k.cmdline,
+      // Only for kernels built from a tree, so other plans keep the hash they always had.
+      ...(k.build === undefined
+        ? {}
+        : {
+            build: {
+              tree: k.build.tree,
+              ref: k.build.ref ?? null,
+              patches: k.build.patches ?? [],
+              config: k.build.config ?? null,
+              fragments: k.build.fragments ?? [],
+            },
+          }),
     })),
     configs: plan.configs.map((c) => ({
       name: c.name,

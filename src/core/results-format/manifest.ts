@@ -57,6 +57,19 @@ const scenarioSchema = z.discriminatedUnion("kind", [
 export const CELL_STATUSES = ["pending", "running", "complete", "failed", "interrupted"] as const;
 export type CellStatus = (typeof CELL_STATUSES)[number];
 
+/** A kernel built from a source tree: what it was made of (kernel build, --kernel NAME=build:). */
+export const builtKernelSchema = z.object({
+  tree: z.string(),
+  ref: z.string().optional(),
+  commit: z.string().optional(),
+  patches: z.array(z.object({ subject: z.string(), sha256: z.string() })),
+  dirtyDiffSha256: z.string().optional(),
+  contentSha256: z.string().optional(),
+  configSha256: z.string(),
+  compiler: z.string(),
+  key: z.string(),
+});
+
 /** One kernel × config × workload of a run. */
 export const runCellSchema = z.object({
   id: z.string(),
@@ -72,6 +85,8 @@ export const runCellSchema = z.object({
     bootMethod: z.enum(["pvh", "bzimage"]),
     initramfsModules: stringList,
     modulesImage: z.boolean(),
+    /** Only for kernels built from a source tree. */
+    build: builtKernelSchema.optional(),
   }),
   config: z.object({ name: z.string(), requestedBits: bits }),
   workload: z.string(),

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { KernelSpec } from "../../core/plan/kernel-spec.js";
+import { depmodArgv, modulesLayoutCandidates } from "../../core/kernel/modules-layout.js";
 
 /** A Debian kernel flavour's metapackage: `amd64` → linux-image-amd64. */
 export const DEFAULT_DEBIAN_FLAVOUR = "amd64";
@@ -123,7 +124,16 @@ export async function fetchDebianKernel(
     if (deb === undefined) throw new EnvironmentError(`apt-get download left no .deb in ${work}`);
     await execa("dpkg-deb", ["-x", join(work, deb), join(work, "tree")]);
     await rm(join(work, deb));
-    await execa("depmod", ["-b", join(work, "tree"), release]);
+    // Merged-/usr packages (Debian 13) keep modules in usr/lib/modules: depmod's base is usr/.
+    const layouts = modulesLayoutCandidates(join(work, "tree"), release).slice(0, 2);
+    let base = join(work, "tree");
+    for (const layout of layouts) {
+      if (layout.depmodBase !== undefined && (await exists(layout.releaseDir))) {
+        base = layout.depmodBase;
+        break;
+      }
+    }
+    await execa("depmod", depmodArgv(base, release));
     await execa("touch", [join(work, "complete")]);
     await rename(work, dir);
   } catch (error) {

@@ -1,6 +1,29 @@
 import { UsageError } from "../../core/errors.js";
 import { fetchDebianKernel, resolveDebianKernel } from "./debian-kernel.js";
 import type { KernelSpec } from "../../core/plan/kernel-spec.js";
+import { buildKernel } from "../kernel-build/build-kernel.js";
+
+/** `NAME=build:tree=DIR...`: built (or found in the cache) now, before anything boots. */
+async function buildKernelSource(
+  cache: string,
+  spec: KernelSpec,
+  progress: (line: string) => void,
+): Promise<KernelSpec> {
+  if (spec.build === undefined) return spec;
+  progress(`kernel: ${spec.name} is built from ${spec.build.tree}`);
+  const built = await buildKernel({ ...spec.build, cacheRoot: cache, progress });
+  return {
+    ...spec,
+    kernelPath: built.bzImagePath,
+    modulesDir: built.modulesDir,
+    built: {
+      ...built.identity,
+      tree: spec.build.tree,
+      ...(spec.build.ref === undefined ? {} : { ref: spec.build.ref }),
+      key: built.key,
+    },
+  };
+}
 
 /** `NAME=debian:FLAVOUR` fetches Debian's current kernel of that flavour; paths pass through. */
 export async function resolveKernelSource(
@@ -8,6 +31,7 @@ export async function resolveKernelSource(
   spec: KernelSpec,
   progress: (line: string) => void,
 ): Promise<KernelSpec> {
+  if (spec.build !== undefined) return buildKernelSource(cache, spec, progress);
   const debian = /^debian:(.+)$/.exec(spec.kernelPath);
   if (debian?.[1] === undefined) return spec;
   if (spec.modulesDir !== undefined) {

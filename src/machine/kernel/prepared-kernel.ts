@@ -18,11 +18,14 @@ import { readKernelImageHeader, sha256File } from "./kernel-image.js";
 import {
   ROOT_AND_NETWORK_MODULES,
   MissingModuleError,
+  initramfsFileName,
   initramfsModules,
   parseModuleIndex,
   renderModulesLoad,
   type InitramfsModule,
 } from "../../core/kernel/kernel-modules.js";
+import { copyModuleDecompressed, findModulesRoot } from "./modules-tree.js";
+import type { BuiltKernelRecord } from "../../core/kernel/kernel-build-plan.js";
 import type { KernelSpec } from "../../core/plan/kernel-spec.js";
 import { ensurePvhVmlinux } from "./vmlinux.js";
 
@@ -46,6 +49,8 @@ export interface PreparedKernel {
   readonly modulesImagePath: string | undefined;
   /** Whether virtio_balloon is a module of this kernel (so the guest modprobes it at boot). */
   readonly balloonIsModule: boolean;
+  /** For a kernel built from a source tree: commit, patches, config hash, compiler. */
+  readonly built?: BuiltKernelRecord | undefined;
 }
 
 const BUSYBOX_APPLETS = [
@@ -65,30 +70,6 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
     () => false,
-  );
-}
-
-/** lib/modules/RELEASE inside a modules_install tree; the tree may also be lib/modules itself. */
-async function findModulesRoot(modulesDir: string, release: string): Promise<string> {
-  for (const candidate of [
-    join(modulesDir, "lib/modules", release),
-    join(modulesDir, "usr/lib/modules", release),
-    join(modulesDir, release),
-  ]) {
-    if (await exists(join(candidate, "modules.dep"))) return candidate;
-  }
-  for (const candidate of [join(modulesDir, "lib/modules", release), join(modulesDir, release)]) {
-    if (await exists(candidate)) {
-      throw new UsageError(`modules tree ${candidate} has no modules.dep`, {
-        hint: `run \`depmod -b ${modulesDir} ${release}\` first`,
-      });
-    }
-  }
-  throw new UsageError(
-    `modules tree '${modulesDir}' has no lib/modules/${release} (the kernel image is ${release})`,
-    {
-      hint: "pass the INSTALL_MOD_PATH of `make modules_install` for this very kernel build",
-    },
   );
 }
 
@@ -116,6 +97,7 @@ export async function prepareKernel(
     release: header.release,
     versionString: header.versionString,
     cmdline: spec.cmdline,
+    ...(spec.built === undefined ? {} : { built: spec.built }),
   };
   if (spec.modulesDir === undefined) {
     // No modules: the drivers must be built in; a kernel without them fails at boot with its console shown.
@@ -127,7 +109,7 @@ export async function prepareKernel(
       balloonIsModule: false,
     };
   }
-  const modulesRoot = await findModulesRoot(spec.modulesDir, header.release);
+  const modulesRoot = await findModulesRoot(spec.modulesDir, header.release, dir, progress);
   const index = parseModuleIndex(
     await readFile(join(modulesRoot, "modules.dep"), "utf8"),
     await readFile(join(modulesRoot, "modules.builtin"), "utf8").catch(() => ""),
@@ -163,7 +145,13 @@ async function ensureInitramfs(
 ): Promise<string> {
   const init = await readFile(join(imagesDir(), "initramfs-init.sh"));
   const modulesLoad = renderModulesLoad(modules);
-  const key = createHash("sha256").update(init).update(modulesLoad).digest("hex").slice(0, 16);
+  // The modules' own files are part of the key: one kernel may come with several modules trees.
+  const keyHash = createHash("sha256").update(init).update(modulesLoad).update(modulesRoot);
+  for (const module of modules) {
+    const info = await stat(join(modulesRoot, module.path));
+    keyHash.update(`\0${module.path}\0${info.size}\0${info.mtimeMs}`);
+  }
+  const key = keyHash.digest("hex").slice(0, 16);
   const path = join(dir, `initramfs-${key}.cpio`);
   if (await exists(path)) return path;
   progress(`kernel: building initramfs with ${modules.length} modules`);
@@ -177,10 +165,8 @@ async function ensureInitramfs(
     for (const applet of BUSYBOX_APPLETS) await symlink("busybox", join(stage, "bin", applet));
     await writeFile(join(stage, "init"), init, { mode: 0o755 });
     for (const module of modules) {
-      await copyFile(
-        join(modulesRoot, module.path),
-        join(stage, "lib/modules", module.path.split("/").at(-1) ?? module.path),
-      );
+      const to = join(stage, "lib/modules", initramfsFileName(module.path));
+      await copyModuleDecompressed(join(modulesRoot, module.path), to);
     }
     await writeFile(join(stage, "etc/modules.load"), modulesLoad);
     // The kernel opens /dev/console for init's stdio before init can mount devtmpfs.

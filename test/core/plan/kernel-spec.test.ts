@@ -38,6 +38,43 @@ describe("--kernel NAME=PATH[,modules=DIR][,cmdline=...]", () => {
     expect(() => parseKernelSpec("k=")).to.throw(UsageError, "names no kernel image");
   });
 
+  it("parses NAME=build:tree=DIR with ref, repeated patches and fragments, config and cmdline", () => {
+    expect(
+      parseKernelSpec(
+        "p=build:tree=/src/linux,ref=v6.1,patches=/s/a.mbox,patches=/s/b.mbox,config=/c/.config,fragment=/f/x.config,cmdline=quiet a=1,2",
+      ),
+    ).to.deep.equal({
+      name: "p",
+      kernelPath: "build:/src/linux",
+      modulesDir: undefined,
+      cmdline: ["quiet", "a=1,2"],
+      build: {
+        tree: "/src/linux",
+        ref: "v6.1",
+        patches: ["/s/a.mbox", "/s/b.mbox"],
+        config: "/c/.config",
+        fragments: ["/f/x.config"],
+      },
+    });
+  });
+
+  it("refuses a build without a tree, with modules=, or with an unknown or repeated option", () => {
+    expect(() => parseKernelSpec("p=build:ref=v6.1")).to.throw(UsageError, "names no source tree");
+    expect(() => parseKernelSpec("p=build:tree=/l,modules=/m")).to.throw(
+      UsageError,
+      "a kernel built from a tree brings its modules",
+    );
+    expect(() => parseKernelSpec("p=build:tree=/l,ref=a,ref=b")).to.throw(
+      UsageError,
+      "unknown or repeated --kernel build option 'ref=b'",
+    );
+    expect(() => parseKernelSpec("p=build:tree=/l,patch=/x")).to.throw(
+      UsageError,
+      "unknown or repeated --kernel build option 'patch=/x'",
+    );
+    expect(() => parseKernelSpec("p=build:tree=")).to.throw(UsageError, "has no value");
+  });
+
   it("refuses duplicate names", () => {
     expect(() =>
       assertUniqueKernelNames([parseKernelSpec("a=/x"), parseKernelSpec("a=/y")]),
