@@ -13,6 +13,7 @@ import {
   type Direction,
 } from "../src/core/history/series-analysis.js";
 import {
+  REAL_LIKE,
   Rng,
   generateHistory,
   historyRunInputs,
@@ -33,16 +34,6 @@ export const MATCH = 3;
 /** Nights watched after a step. */
 export const STEP_WATCH = 15;
 
-export const REAL_LIKE: NoiseProfile = {
-  name: "real-like: 5 boots × 2 iterations, boot sd 3-6 %, within-boot sd 2-3 %",
-  bootsPerNight: 5,
-  iterationsPerBoot: 2,
-  bootSd: [0.03, 0.06],
-  withinSd: [0.02, 0.03],
-  nightSd: 0,
-  wanderSd: 0,
-  wanderPhi: 0.9,
-};
 export const NIGHT_EFFECT: NoiseProfile = {
   ...REAL_LIKE,
   name: "real-like + night effect (sd 1 %, shared by the night's boots)",
@@ -73,19 +64,19 @@ export interface Alert {
   readonly deltaPercent: number;
 }
 
+/** The change points one analysis of the first `nights` nights reports, as the gate sees them. */
+type AnalyzeAt = (
+  nights: number,
+) => { index: number; direction: Direction; deltaPercent: number }[];
+
 function direction(relativeChange: number): Direction {
   return relativeChange > 0 ? "regression" : "improvement";
 }
 
 /** Replays the nights from..to (inclusive) and returns what the gate reports on each. */
-export function replay(
-  bench: Bench,
-  analyzeAt: (nights: number) => { index: number; direction: Direction; deltaPercent: number }[],
-  from: number,
-  to: number,
-): Alert[] {
+export function replay(bench: Bench, analyzeAt: AnalyzeAt, from: number, to: number): Alert[] {
   const alerts: Alert[] = [];
-  const earlier: { index: number; direction: Direction; deltaPercent: number }[][] = [];
+  const earlier: ReturnType<AnalyzeAt>[] = [];
   for (let n = Math.max(1, from + 1 - bench.gate.memory); n <= from; n++)
     earlier.push(analyzeAt(n));
   for (let night = from; night <= to; night++) {
@@ -96,6 +87,22 @@ export function replay(
     earlier.push(current);
   }
   return alerts;
+}
+
+/**
+ * The first alert of the replay of nights from..to (inclusive) in the direction of `sign` whose
+ * index `near` accepts: where steps and drifts count a detection.
+ */
+function firstHit(
+  bench: Bench,
+  analyzeAt: AnalyzeAt,
+  sign: number,
+  from: number,
+  to: number,
+  near: (index: number) => boolean,
+): Alert | undefined {
+  const wanted = direction(sign);
+  return replay(bench, analyzeAt, from, to).find((a) => a.direction === wanted && near(a.index));
 }
 
 export function valuesAnalyzer(history: SyntheticHistory, options: DetectorOptions) {
@@ -193,10 +200,14 @@ export function steps(
       profile,
       events: [{ kind: "step", night, relative: sign * relative }],
     });
-    const wanted: Direction = sign > 0 ? "regression" : "improvement";
     const analyzeAt = valuesAnalyzer(history, options);
-    const hit = replay(bench, analyzeAt, night, night + STEP_WATCH - 1).find(
-      (a) => a.direction === wanted && Math.abs(a.index - night) <= MATCH,
+    const hit = firstHit(
+      bench,
+      analyzeAt,
+      sign,
+      night,
+      night + STEP_WATCH - 1,
+      (index) => Math.abs(index - night) <= MATCH,
     );
     if (hit === undefined) continue;
     const delay = hit.night - night;
@@ -229,9 +240,14 @@ export function drifts(
       profile: REAL_LIKE,
       events: [{ kind: "drift", night: start, length, relative: sign * relative }],
     });
-    const wanted: Direction = sign > 0 ? "regression" : "improvement";
-    const hit = replay(bench, valuesAnalyzer(history, options), start, end - 1).find(
-      (a) => a.direction === wanted && a.index >= start - MATCH && a.index <= start + length,
+    const analyzeAt = valuesAnalyzer(history, options);
+    const hit = firstHit(
+      bench,
+      analyzeAt,
+      sign,
+      start,
+      end - 1,
+      (index) => index >= start - MATCH && index <= start + length,
     );
     if (hit === undefined) continue;
     const delay = hit.night - start;

@@ -23,12 +23,11 @@ import {
   type DetectorOptions,
 } from "../src/core/history/change-points.js";
 import { DEFAULT_GATE_OPTIONS } from "../src/core/history/history-gate.js";
-import { Rng } from "../src/core/history/synthetic-history.js";
+import { REAL_LIKE, Rng } from "../src/core/history/synthetic-history.js";
 import { medianWithInterval, per100, quantile, rate } from "./bench-changepoints-format.js";
 import {
   MATCH,
   NIGHT_EFFECT,
-  REAL_LIKE,
   STEP_WATCH,
   WANDER,
   breaks,

@@ -1,7 +1,7 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import type { HistoryChangesCliOptions } from "./commands/history-changes.js";
 import type { CliIo } from "./io.js";
-import { collect } from "./options.js";
+import { directionOption } from "./options.js";
 
 /**
  * `balloon-bench history add|changes|report`: the nightly history. Each action imports its
@@ -50,14 +50,7 @@ function addChangesCommand(history: Command, io: CliIo): void {
     .option("--window <nights>", "nights per window of the e-divisive search", "40")
     .option("--significance <p>", "a change point needs a t-test p below this", "0.01")
     .option("--min-magnitude <pct>", "and a change of more than this many percent", "2.5")
-    .addOption(
-      new Option(
-        "--direction <metric=lower|higher>",
-        "which way is better for a metric (default: lower)",
-      )
-        .argParser(collect)
-        .default([] as string[]),
-    )
+    .addOption(directionOption())
     .action(async (options: HistoryChangesCliOptions) => {
       const { historyChangesCommand } = await import("./commands/history-changes.js");
       await historyChangesCommand(options, io);

@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import type { KernelBuildCliOptions } from "./commands/kernel-build.js";
 import type { ValidateCliOptions } from "./commands/validate.js";
 import type { CliIo } from "./io.js";
-import { addRunOptions, collect } from "./options.js";
+import { addRunOptions, collect, directionOption } from "./options.js";
 
 /** `kernel build` and `validate`: kernels from a source tree, and a patch series checked end to end. */
 export function addKernelCommands(program: Command, io: CliIo): void {
@@ -83,14 +83,7 @@ function addValidateCommand(program: Command, io: CliIo): void {
         .argParser(collect)
         .default([] as string[]),
     )
-    .addOption(
-      new Option(
-        "--direction <metric=lower|higher>",
-        "which way is better for a metric (default: lower)",
-      )
-        .argParser(collect)
-        .default([] as string[]),
-    )
+    .addOption(directionOption())
     .option(
       "--fail-on-regression <pct>",
       "exit 1 when a regression's whole 95 % CI is beyond PCT %",

@@ -1,10 +1,35 @@
 import { Command, Option } from "commander";
+import type { Direction } from "../core/compare/verdict.js";
+import { UsageError } from "../core/errors.js";
 import { DEFAULT_EVENTS, HANG_TIMEOUT_MS, PLAN_DEFAULTS } from "../core/plan/plan-defaults.js";
 import type { PlanFlagValues } from "../core/plan/plan-flags.js";
 
 /** Commander's accumulator for repeatable options. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/**
+ * --direction, for compare, validate and history changes: declared once so that its help text and
+ * its METRIC=lower|higher syntax (parseDirection) cannot drift apart between the commands.
+ */
+export function directionOption(): Option {
+  return new Option(
+    "--direction <metric=lower|higher>",
+    "which way is better for a metric (default: lower)",
+  )
+    .argParser(collect)
+    .default([] as string[]);
+}
+
+/** One --direction value as [metric, direction]. */
+export function parseDirection(value: string): [string, Direction] {
+  const match = /^([A-Za-z0-9_.:/-]+)=(lower|higher)$/.exec(value.trim());
+  if (match?.[1] === undefined)
+    throw new UsageError(`malformed --direction '${value}'`, {
+      hint: "write METRIC=lower or METRIC=higher",
+    });
+  return [match[1], match[2] as Direction];
 }
 
 /** Options that describe the VM itself, shared by run, calibrate and up so they cannot drift. */

@@ -8,7 +8,13 @@ import type { CliIo } from "./io.js";
 import { addHistoryCommands } from "./history-command-table.js";
 import { addKernelCommands } from "./kernel-commands.js";
 import { addVmCommands } from "./live-commands.js";
-import { addRunOptions, collect, explicitOptions, type RunCliOptions } from "./options.js";
+import {
+  addRunOptions,
+  collect,
+  directionOption,
+  explicitOptions,
+  type RunCliOptions,
+} from "./options.js";
 
 export type { CliIo } from "./io.js";
 
@@ -197,14 +203,7 @@ function addCompareCommand(program: Command, io: CliIo): void {
         .argParser(collect)
         .default([] as string[]),
     )
-    .addOption(
-      new Option(
-        "--direction <metric=lower|higher>",
-        "which way is better for a metric (default: lower)",
-      )
-        .argParser(collect)
-        .default([] as string[]),
-    )
+    .addOption(directionOption())
     .option("--alpha <p>", "significance level after Holm's correction", "0.05")
     .option("--force", "compare across different accelerators anyway (flagged)")
     .option(

@@ -2,18 +2,20 @@ import { join } from "node:path";
 import { BalloonBenchError, UsageError } from "../core/errors.js";
 import type { Plan } from "../core/plan/plan.js";
 import { PLAN_FLAGS, planFromFlags } from "../core/plan/plan-flags.js";
+import { parseShard } from "../core/plan/shard.js";
 import { withPinFlag } from "../core/plan/vm-options.js";
 import { renderSummary, summarizeSamples } from "../core/results-format/summary.js";
 import { ResultsDir } from "../experiment/results-dir.js";
-import type { ExperimentResult } from "../experiment/run-experiment.js";
+import { runExperiment, type ExperimentResult } from "../experiment/run-experiment.js";
 import { plainReporter, type RunReporter } from "../experiment/run-reporter.js";
+import { shutdownSignal } from "../util/shutdown.js";
 import type { CliIo } from "./io.js";
 import { loadPlanFile } from "./load-plan.js";
 import type { RunCliOptions } from "./options.js";
 import { setInterruptNote } from "./process-guard.js";
 import { ttyReporter } from "./tty-reporter.js";
 
-function defaultOutDir(prefix: string): string {
+export function defaultOutDir(prefix: string): string {
   return join("results", `${prefix}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 }
 
@@ -62,6 +64,36 @@ export async function printExperimentResult(result: ExperimentResult, io: CliIo)
   for (const skipped of result.skipped)
     io.stdout(`\nskipped config ${skipped.config}: ${skipped.reason}\n`);
   io.stdout(`\nresults: ${result.resultsDir}\n`);
+}
+
+/**
+ * Runs a plan into `out` as `run` does, resumable and ended cleanly by a signal, then prints the
+ * mean ± sd tables; validate runs its plan through it too, so both behave alike until the results
+ * are written. Failed cells throw (exit 1) after the tables.
+ */
+export async function runAndSummarize(
+  plan: Plan,
+  out: string,
+  options: Pick<RunCliOptions, "qemu" | "skipUnsupported" | "shard">,
+  io: CliIo,
+): Promise<ExperimentResult> {
+  const result = await runExperiment(
+    {
+      plan,
+      out,
+      qemu: options.qemu,
+      skipUnsupported: options.skipUnsupported === true,
+      shard: options.shard === undefined ? undefined : parseShard(options.shard),
+      command: process.argv.slice(2),
+      signal: shutdownSignal(),
+      onResultsDir: noteHowToResume,
+    },
+    makeReporter(io),
+  );
+  setInterruptNote(undefined);
+  await printExperimentResult(result, io);
+  assertNoFailedCells(result);
+  return result;
 }
 
 /** Failed cells make the run exit 1 after everything else ran; the error lists them. */

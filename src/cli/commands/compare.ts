@@ -3,7 +3,6 @@ import {
   buildComparison,
   parseBaselineSelector,
   type ComparisonReport,
-  type Direction,
 } from "../../core/compare/compare-model.js";
 import { applyGates, parseExpectImprovement, type GateResult } from "../../core/compare/gates.js";
 import { renderHtml } from "../../core/compare/render-html.js";
@@ -17,6 +16,7 @@ import { readCalibration } from "../../experiment/calibration-file.js";
 import { loadCells } from "../../experiment/load-cells.js";
 import { EXIT_FAILURE, EXIT_UNDECIDED } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
+import { parseDirection } from "../options.js";
 
 export interface CompareCliOptions {
   baseline?: string;
@@ -47,15 +47,6 @@ function parseFormat(value: string): Format {
   throw new UsageError(`unknown --format '${value}'`, {
     hint: `use one of ${Object.keys(RENDERERS).join(", ")}`,
   });
-}
-
-export function parseDirection(value: string): [string, Direction] {
-  const match = /^([A-Za-z0-9_.:/-]+)=(lower|higher)$/.exec(value.trim());
-  if (match?.[1] === undefined)
-    throw new UsageError(`malformed --direction '${value}'`, {
-      hint: "write METRIC=lower or METRIC=higher",
-    });
-  return [match[1], match[2] as Direction];
 }
 
 export function parsePct(value: string, flag: string): number {

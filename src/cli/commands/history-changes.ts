@@ -3,6 +3,7 @@ import { UsageError } from "../../core/errors.js";
 import { historyChanges } from "../../experiment/history/history-changes.js";
 import { EXIT_FAILURE } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
+import { parseDirection } from "../options.js";
 
 export interface HistoryChangesCliOptions {
   store: string;
@@ -26,14 +27,11 @@ function parseNumber(value: string, flag: string, example: string): number {
   return Number(text);
 }
 
+/** The metrics --direction says are better higher (the others are better lower). */
 function higherIsBetter(directions: readonly string[]): string[] {
   return directions.flatMap((value) => {
-    const match = /^([A-Za-z0-9_.:/-]+)=(lower|higher)$/.exec(value.trim());
-    if (match?.[1] === undefined)
-      throw new UsageError(`malformed --direction '${value}'`, {
-        hint: "write METRIC=lower or METRIC=higher",
-      });
-    return match[2] === "higher" ? [match[1]] : [];
+    const [metric, direction] = parseDirection(value);
+    return direction === "higher" ? [metric] : [];
   });
 }
 

@@ -1,27 +1,17 @@
-import { join } from "node:path";
 import { parseExpectImprovement } from "../../core/compare/gates.js";
 import { UsageError } from "../../core/errors.js";
 import { planFromFlags } from "../../core/plan/plan-flags.js";
-import { parseShard } from "../../core/plan/shard.js";
 import {
   BASELINE_KERNEL,
   validationPlanFile,
   vmstatFieldsToCompare,
 } from "../../core/plan/validation-plan.js";
 import { withPinFlag } from "../../core/plan/vm-options.js";
-import { runExperiment } from "../../experiment/run-experiment.js";
-import { shutdownSignal } from "../../util/shutdown.js";
 import { EXIT_FAILURE, EXIT_UNDECIDED } from "../exit-codes.js";
 import type { CliIo } from "../io.js";
-import type { RunCliOptions } from "../options.js";
-import { setInterruptNote } from "../process-guard.js";
-import {
-  assertNoFailedCells,
-  makeReporter,
-  noteHowToResume,
-  printExperimentResult,
-} from "../run-support.js";
-import { compareCommand, parseDirection, parsePct } from "./compare.js";
+import { parseDirection, type RunCliOptions } from "../options.js";
+import { defaultOutDir, runAndSummarize } from "../run-support.js";
+import { compareCommand, parsePct } from "./compare.js";
 
 export interface ValidateCliOptions extends Omit<RunCliOptions, "config"> {
   tree: string;
@@ -80,24 +70,7 @@ export async function validateCommand(options: ValidateCliOptions, io: CliIo): P
     ),
     options.pin,
   );
-  const out =
-    options.out ?? join("results", `validate-${new Date().toISOString().replace(/[:.]/g, "-")}`);
-  const result = await runExperiment(
-    {
-      plan,
-      out,
-      qemu: options.qemu,
-      skipUnsupported: options.skipUnsupported === true,
-      shard: options.shard === undefined ? undefined : parseShard(options.shard),
-      command: process.argv.slice(2),
-      signal: shutdownSignal(),
-      onResultsDir: noteHowToResume,
-    },
-    makeReporter(io),
-  );
-  setInterruptNote(undefined);
-  await printExperimentResult(result, io);
-  assertNoFailedCells(result);
+  const result = await runAndSummarize(plan, options.out ?? defaultOutDir("validate"), options, io);
   io.stdout("\n");
   let exitCode = 0;
   await compareCommand(

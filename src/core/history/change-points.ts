@@ -126,21 +126,25 @@ function neighbours(
   };
 }
 
+/**
+ * Point i as a change between its neighbours; `index` tries it at another night of the same
+ * window (refine), so a moved point is judged exactly as it will be described once moved.
+ */
 function describeAt(
   input: Input,
   points: readonly { index: number; qhat: number }[],
   i: number,
   options: DetectorOptions,
   minSide?: number,
+  index: number = points[i]!.index,
 ): DetectedChange {
-  const point = points[i]!;
   const { from, to } = neighbours(points, i, input.n);
   return describeChange(
     input,
-    point.index,
-    point.qhat,
-    [from, point.index],
-    [point.index, to],
+    index,
+    points[i]!.qhat,
+    [from, index],
+    [index, to],
     options,
     minSide,
   );
@@ -148,6 +152,34 @@ function describeAt(
 
 function passes(change: DetectedChange, options: DetectorOptions): boolean {
   return change.p < options.maxPValue && change.magnitude > options.minMagnitude;
+}
+
+/** The first change that `worse` puts above all others, starting from (and ties kept at) `from`. */
+function worstIndex(
+  changes: readonly DetectedChange[],
+  from: number,
+  worse: (a: DetectedChange, b: DetectedChange) => boolean,
+): number {
+  let worst = from;
+  changes.forEach((c, i) => {
+    if (worse(c, changes[worst]!)) worst = i;
+  });
+  return worst;
+}
+
+/**
+ * The change the merge step drops next: the largest p when it is at or above maxPValue, else the
+ * smallest magnitude when it is not above minMagnitude; undefined when every change passes both.
+ */
+function weakestChange(
+  changes: readonly DetectedChange[],
+  options: DetectorOptions,
+): number | undefined {
+  const byP = worstIndex(changes, 0, (a, b) => a.p > b.p);
+  // `!(p < maxPValue)`, not `p >= maxPValue`: a NaN p must fail the test and be dropped.
+  if (!(changes[byP]!.p < options.maxPValue)) return byP;
+  const byMagnitude = worstIndex(changes, byP, (a, b) => a.magnitude < b.magnitude);
+  return changes[byMagnitude]!.magnitude > options.minMagnitude ? undefined : byMagnitude;
 }
 
 /** Nights the newest segment may have once a change point is placed (see `refine`). */
@@ -179,16 +211,7 @@ function refine(
       if (t > best.t) best = { index: tau, t };
     }
     if (best.index === point.index) continue;
-    const moved = describeChange(
-      input,
-      best.index,
-      point.qhat,
-      [from, best.index],
-      [best.index, to],
-      options,
-      MIN_TAIL,
-    );
-    if (!passes(moved, options)) continue;
+    if (!passes(describeAt(input, points, i, options, MIN_TAIL, best.index), options)) continue;
     points[i] = { index: best.index, qhat: point.qhat };
   }
   for (let i = 0; i < points.length; i++)
@@ -266,16 +289,8 @@ function detect(input: Input, distances: Distances, options: DetectorOptions): D
     .sort((a, b) => a.index - b.index);
   const changes = points.map((_, i) => describeAt(input, points, i, options));
   while (changes.length > 0) {
-    let weakest = 0;
-    changes.forEach((c, i) => {
-      if (c.p > changes[weakest]!.p) weakest = i;
-    });
-    if (changes[weakest]!.p < options.maxPValue) {
-      changes.forEach((c, i) => {
-        if (c.magnitude < changes[weakest]!.magnitude) weakest = i;
-      });
-      if (changes[weakest]!.magnitude > options.minMagnitude) break;
-    }
+    const weakest = weakestChange(changes, options);
+    if (weakest === undefined) break;
     points.splice(weakest, 1);
     changes.splice(weakest, 1);
     // Only the two neighbours of the removed point see other segments now.

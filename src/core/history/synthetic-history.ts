@@ -70,6 +70,22 @@ export interface NoiseProfile {
   readonly wanderPhi: number;
 }
 
+/**
+ * The noise of real nightly runs (5 boots × 2 iterations, boot sd 3-6 %, within-boot sd 2-3 %),
+ * the one profile of the detector's tests, the history tests and the benchmark, so that the
+ * numbers they measure and the ones they assert speak of the same histories.
+ */
+export const REAL_LIKE: NoiseProfile = {
+  name: "real-like: 5 boots × 2 iterations, boot sd 3-6 %, within-boot sd 2-3 %",
+  bootsPerNight: 5,
+  iterationsPerBoot: 2,
+  bootSd: [0.03, 0.06],
+  withinSd: [0.02, 0.03],
+  nightSd: 0,
+  wanderSd: 0,
+  wanderPhi: 0.9,
+};
+
 export type HistoryEvent =
   /** From `night` on, the level is multiplied by 1 + relative. */
   | { readonly kind: "step"; readonly night: number; readonly relative: number }
@@ -157,6 +173,16 @@ export function generateHistory(
     nights.push({ boots, value, bootMeans, environment, bitsEpoch });
   }
   return { nights, bootSd, withinSd };
+}
+
+/** The history of one seed alone (its own generator): what a test names by its seed. */
+export function seededHistory(
+  seed: number,
+  nights: number,
+  events: readonly HistoryEvent[] = [],
+  profile: NoiseProfile = REAL_LIKE,
+): SyntheticHistory {
+  return generateHistory(new Rng(seed), { nights, profile, events });
 }
 
 /** The same history as `history add` inputs: one run per night, one cell, one metric. */

@@ -7,13 +7,8 @@ import { promisify } from "node:util";
 import { recordsFromRun } from "../../../src/core/history/history-record.js";
 import { buildSeries } from "../../../src/core/history/history-series.js";
 import { analyzeSeries } from "../../../src/core/history/series-analysis.js";
-import {
-  Rng,
-  generateHistory,
-  historyRunInputs,
-} from "../../../src/core/history/synthetic-history.js";
+import { historyRunInputs, seededHistory } from "../../../src/core/history/synthetic-history.js";
 import { appendToStore } from "../../../src/machine/history/history-store.js";
-import { PROFILE } from "../../core/history/fixtures.js";
 import { runCli } from "../../helpers/cli.js";
 
 const run = promisify(execFile);
@@ -129,19 +124,9 @@ describe("history report: the HTML file in Debian's chromium, through the CLI @i
     }
     dir = await mkdtemp(join(tmpdir(), "bb-history-report-"));
     // Two kernel lines; mainline regresses 8 % at night 40; both cross a host change at 30.
-    const a = historyRunInputs(
-      generateHistory(new Rng(1), {
-        nights: 60,
-        profile: PROFILE,
-        events: [{ kind: "step", night: 40, relative: 0.08 }],
-      }),
-    );
+    const a = historyRunInputs(seededHistory(1, 60, [{ kind: "step", night: 40, relative: 0.08 }]));
     const b = historyRunInputs(
-      generateHistory(new Rng(2), {
-        nights: 60,
-        profile: PROFILE,
-        events: [{ kind: "fingerprint", night: 30, relative: -0.1 }],
-      }),
+      seededHistory(2, 60, [{ kind: "fingerprint", night: 30, relative: -0.1 }]),
       { kernel: "series-v9" },
     );
     const runs = a.map((r, i) => ({

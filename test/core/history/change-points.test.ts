@@ -4,29 +4,10 @@ import {
   detectChangePoints,
   seriesDetector,
 } from "../../../src/core/history/change-points.js";
-import {
-  Rng,
-  generateHistory,
-  type HistoryEvent,
-  type NoiseProfile,
-} from "../../../src/core/history/synthetic-history.js";
-
-/** The benchmark's real-like noise: 5 boots × 2 iterations, boot sd 3-6 %, within-boot 2-3 %. */
-const REAL_LIKE: NoiseProfile = {
-  name: "real-like",
-  bootsPerNight: 5,
-  iterationsPerBoot: 2,
-  bootSd: [0.03, 0.06],
-  withinSd: [0.02, 0.03],
-  nightSd: 0,
-  wanderSd: 0,
-  wanderPhi: 0.9,
-};
+import { seededHistory, type HistoryEvent } from "../../../src/core/history/synthetic-history.js";
 
 function values(seed: number, nights: number, events: HistoryEvent[] = []): number[] {
-  return generateHistory(new Rng(seed), { nights, profile: REAL_LIKE, events }).nights.map(
-    (n) => n.value,
-  );
+  return seededHistory(seed, nights, events).nights.map((n) => n.value);
 }
 
 describe("history change points (e-divisive, Hunter t-test)", () => {
@@ -143,11 +124,7 @@ describe("history change points (e-divisive, Hunter t-test)", () => {
   });
 
   it("uses the boot-level Welch test only when asked", () => {
-    const history = generateHistory(new Rng(51), {
-      nights: 60,
-      profile: REAL_LIKE,
-      events: [{ kind: "step", night: 30, relative: 0.1 }],
-    });
+    const history = seededHistory(51, 60, [{ kind: "step", night: 30, relative: 0.1 }]);
     const v = history.nights.map((n) => n.value);
     const boots = history.nights.map((n) => n.bootMeans);
     const student = detectChangePoints(v, DEFAULT_DETECTOR_OPTIONS, boots);

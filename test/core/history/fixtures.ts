@@ -4,9 +4,9 @@ import { recordsFromRun, type HistoryRecord } from "../../../src/core/history/hi
 import { buildSeries } from "../../../src/core/history/history-series.js";
 import { analyzeSeries, type SeriesAnalysis } from "../../../src/core/history/series-analysis.js";
 import {
-  Rng,
-  generateHistory,
   historyRunInputs,
+  seededHistory,
+  type HistoryEvent,
 } from "../../../src/core/history/synthetic-history.js";
 
 export const SHA_A = "a".repeat(64);
@@ -74,17 +74,6 @@ export function run(
   };
 }
 
-export const PROFILE = {
-  name: "real-like",
-  bootsPerNight: 5,
-  iterationsPerBoot: 2,
-  bootSd: [0.03, 0.06] as const,
-  withinSd: [0.02, 0.03] as const,
-  nightSd: 0,
-  wanderSd: 0,
-  wanderPhi: 0.9,
-};
-
 export function records(runs: ReturnType<typeof run>[]): HistoryRecord[] {
   return runs.flatMap((r) => recordsFromRun(r).records).filter((r) => r.metric === "task-clock");
 }
@@ -93,10 +82,11 @@ export function records(runs: ReturnType<typeof run>[]): HistoryRecord[] {
 export function synthetic(
   seed: number,
   nights: number,
-  events: Parameters<typeof generateHistory>[1]["events"] = [],
+  events: readonly HistoryEvent[] = [],
 ): HistoryRecord[] {
-  const history = generateHistory(new Rng(seed), { nights, profile: PROFILE, events });
-  return historyRunInputs(history).flatMap((r) => recordsFromRun(r).records);
+  return historyRunInputs(seededHistory(seed, nights, events)).flatMap(
+    (r) => recordsFromRun(r).records,
+  );
 }
 
 export function analyze(list: HistoryRecord[]): SeriesAnalysis[] {

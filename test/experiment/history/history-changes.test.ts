@@ -1,36 +1,26 @@
 import { expect } from "chai";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { UsageError } from "../../../src/core/errors.js";
 import { historyAdd } from "../../../src/experiment/history/history-add.js";
 import { historyChanges } from "../../../src/experiment/history/history-changes.js";
 import { firstDetection, nights } from "./two-kernel-nights.js";
+import { tempHistoryStore } from "../../helpers/temp-store.js";
 
 /** As the nightly runs it: `history changes --fail-on-regression 5`. */
 const GATE = { failOnRegression: 5 };
 
 describe("history changes", function () {
   this.timeout(60_000);
-  let dir: string;
-  let store: string;
-
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "bb-history-cmd-"));
-    store = join(dir, "history.jsonl");
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = tempHistoryStore("bb-history-cmd-");
 
   it("fails the gate (exit 1) on the night a regression appears, passes the night after", async () => {
     const n = firstDetection();
-    await historyAdd(store, nights(n - 1));
-    const quiet = await historyChanges(store, undefined, GATE);
+    await historyAdd(tmp.store, nights(n - 1));
+    const quiet = await historyChanges(tmp.store, undefined, GATE);
     expect(quiet.exitCode).to.equal(0);
 
-    await historyAdd(store, nights(n));
-    const result = await historyChanges(store, undefined, GATE);
+    await historyAdd(tmp.store, nights(n));
+    const result = await historyChanges(tmp.store, undefined, GATE);
     expect(result.exitCode).to.equal(1);
     expect(result.text).to.match(
       /change {2}night 50 {2}2026-10-21 {2}\d+ → \d+ {2}\+\d+\.\d % {2}p=\S+ {2}regression/,
@@ -56,40 +46,40 @@ describe("history changes", function () {
     expect(json.series[1]!.changes).to.deep.equal([]);
     expect(json.gate.failed).to.equal(true);
     // Without --fail-on-regression the same night is reported, and exits 0.
-    const report = await historyChanges(store, undefined);
+    const report = await historyChanges(tmp.store, undefined);
     expect(report.exitCode).to.equal(0);
     expect(report.text).to.match(/1 change point\(s\), 1 of them a regression .* \(no gate/);
     expect(json.gate.regressions.map((c) => c.index)).to.deep.equal([50]);
 
     // The filter selects series; the gate then only sees them.
-    const other = await historyChanges(store, "kernel=series-v9", GATE);
+    const other = await historyChanges(tmp.store, "kernel=series-v9", GATE);
     expect(other.exitCode).to.equal(0);
     // A higher-is-better metric turns the same change into an improvement.
-    const better = await historyChanges(store, undefined, {
+    const better = await historyChanges(tmp.store, undefined, {
       ...GATE,
       higherIsBetter: ["task-clock"],
     });
     expect(better.exitCode).to.equal(0);
 
-    await historyAdd(store, nights(n + 1));
-    expect((await historyChanges(store, undefined, GATE)).exitCode).to.equal(0);
-    const wider = await historyChanges(store, undefined, { ...GATE, gate: { lastNights: 2 } });
+    await historyAdd(tmp.store, nights(n + 1));
+    expect((await historyChanges(tmp.store, undefined, GATE)).exitCode).to.equal(0);
+    const wider = await historyChanges(tmp.store, undefined, { ...GATE, gate: { lastNights: 2 } });
     expect(wider.exitCode).to.equal(1);
   });
 
   it("refuses a filter that matches nothing, bad options and a missing store (exit 2)", async () => {
-    await historyChanges(store, undefined).then(
+    await historyChanges(tmp.store, undefined).then(
       () => expect.fail("must refuse"),
       (error: unknown) => expect((error as Error).message).to.match(/does not exist/),
     );
-    await historyAdd(store, nights(3));
-    const before = await readFile(store);
+    await historyAdd(tmp.store, nights(3));
+    const before = await readFile(tmp.store);
     for (const [filter, options, message] of [
       ["kernel=nope", {}, /matches none of the 2 series/],
       [undefined, { gate: { lastNights: 0 } }, /lastNights must be an integer of at least 1/],
       [undefined, { detector: { maxPValue: 2 } }, /--significance must be between 0 and 1/],
     ] as const) {
-      await historyChanges(store, filter, options).then(
+      await historyChanges(tmp.store, filter, options).then(
         () => expect.fail("must refuse"),
         (error: unknown) => {
           expect(error).to.be.instanceOf(UsageError);
@@ -97,6 +87,6 @@ describe("history changes", function () {
         },
       );
     }
-    expect(await readFile(store)).to.deep.equal(before);
+    expect(await readFile(tmp.store)).to.deep.equal(before);
   });
 });

@@ -2,31 +2,14 @@
 import { recordsFromRun } from "../../../src/core/history/history-record.js";
 import { analyzeSeries } from "../../../src/core/history/series-analysis.js";
 import { buildSeries } from "../../../src/core/history/history-series.js";
-import {
-  Rng,
-  generateHistory,
-  historyRunInputs,
-} from "../../../src/core/history/synthetic-history.js";
+import { historyRunInputs, seededHistory } from "../../../src/core/history/synthetic-history.js";
 import type { HistoryRunInput } from "../../../src/core/history/history-input.js";
-
-const PROFILE = {
-  name: "real-like",
-  bootsPerNight: 5,
-  iterationsPerBoot: 2,
-  bootSd: [0.03, 0.06] as const,
-  withinSd: [0.02, 0.03] as const,
-  nightSd: 0,
-  wanderSd: 0,
-  wanderPhi: 0.9,
-};
 
 /** Two kernel lines in one nightly run: mainline steps up 10 % at night 50, series-v9 is flat. */
 export function nights(count: number): HistoryRunInput[] {
   const events = [{ kind: "step" as const, night: 50, relative: 0.1 }];
-  const a = historyRunInputs(generateHistory(new Rng(3), { nights: 70, profile: PROFILE, events }));
-  const b = historyRunInputs(generateHistory(new Rng(4), { nights: 70, profile: PROFILE }), {
-    kernel: "series-v9",
-  });
+  const a = historyRunInputs(seededHistory(3, 70, events));
+  const b = historyRunInputs(seededHistory(4, 70), { kernel: "series-v9" });
   return a.slice(0, count).map((run, i) => ({ ...run, cells: [...run.cells, ...b[i]!.cells] }));
 }
 
