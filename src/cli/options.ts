@@ -113,6 +113,10 @@ export function addRunOptions(command: Command): Command {
       String(PLAN_DEFAULTS.settleMs),
     )
     .option(
+      "--settle-mode <fixed|rss>",
+      "fixed: sleep --settle ms in the guest (bench.sh); rss: until QEMU's RSS stops falling, at most --settle ms",
+    )
+    .option(
       "--balloon-module <path>",
       "a virtio_balloon.ko to insmod in place of the kernel's (as bench.sh does)",
     );

@@ -214,6 +214,10 @@ function addCompareCommand(program: Command, io: CliIo): void {
       "--vmstat <fields>",
       "also compare these /proc/vmstat deltas recorded by run (e.g. pgfault,thp_fault_alloc)",
     )
+    .option(
+      "--device-work",
+      "also compare what the device gave the host: QEMU's RSS fall across the settle (free page reporting) and the inflate",
+    )
     .action(async (dirs: string[], options: CompareCliOptions) => {
       const { compareCommand } = await import("./commands/compare.js");
       await compareCommand(dirs, options, io);

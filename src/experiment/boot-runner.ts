@@ -230,12 +230,13 @@ async function measure(
 function settleFor(
   workload: { balloon: { kind: string } },
   facts: GuestFacts,
-  settleMs: number,
+  plan: Pick<Plan, "settleMs" | "settleMode">,
 ): SettleMode {
   if (workload.balloon.kind !== "page-reporting") return { method: "none" };
-  return facts.hasFlush
-    ? { method: "flush", pages: FLUSH_PAGES }
-    : { method: "sleep", ms: settleMs };
+  if (facts.hasFlush) return { method: "flush", pages: FLUSH_PAGES };
+  return plan.settleMode === "rss"
+    ? { method: "rss", maxMs: plan.settleMs }
+    : { method: "sleep", ms: plan.settleMs };
 }
 
 /** One workload's share of the boot: page mode set, warm-ups and counted iterations, restored after. */
@@ -268,7 +269,7 @@ async function runWorkload(
     boot,
     cellId: w.cellId,
     workload,
-    settle: settleFor(workload, facts, plan.settleMs),
+    settle: settleFor(workload, facts, plan),
     guestCsv: `${GUEST_WORK_DIR}/${w.cellId}.csv`,
     rawCsv: await results.freshRawCsvName(w.cellId, boot.round),
   };

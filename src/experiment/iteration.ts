@@ -5,16 +5,15 @@ import { parsePerfStatCsv } from "../core/perf/perf-csv.js";
 import {
   GUEST_ALLOC_ONCE,
   describeIterationFailure,
-  iterationArgv,
-  parseIterationTimes,
+  parseGuestSpanMs,
   parseVmstatDeltas,
+  perfIterationArgv,
   type SettleMode,
 } from "../core/protocol/guest-protocol.js";
 import {
   countersFromPerfRun,
   type IterationTelemetry,
   type Sample,
-  type SettleRecord,
 } from "../core/results-format/sample.js";
 import { TimeoutError } from "../core/errors.js";
 import { HANG_TIMEOUT_MS, iterationTimeoutMs } from "../core/plan/plan-defaults.js";
@@ -25,6 +24,7 @@ import {
   readGuestMemoryStats,
   waitForGuestMemoryStats,
 } from "../machine/balloon/balloon-control.js";
+import { settleBeforePerf } from "./settle-step.js";
 import { watchIteration } from "./watchdog.js";
 import { GuestCommandError } from "../machine/guest/guest-errors.js";
 import type { GuestSession } from "./guest-session.js";
@@ -111,22 +111,14 @@ async function freshGuestStats(
   }
 }
 
-function settleRecord(settle: SettleMode): SettleRecord {
-  if (settle.method === "flush") return { method: "flush", flushPages: settle.pages };
-  if (settle.method === "sleep") return { method: "sleep", sleptMs: settle.ms };
-  return { method: "none" };
-}
-
-/** The bench.sh step itself in one SSH exec; a failure of ours or perf's is a GuestCommandError. */
+/** The measured step in one SSH exec; a failure of ours or perf's is a GuestCommandError. */
 async function perfIteration(ctx: IterationContext, step: IterationStep) {
   const { session, plan, workload } = ctx;
-  const t0 = Date.now();
   const exec = session.exec(
-    iterationArgv({
+    perfIterationArgv({
       events: plan.events,
       sizeMiB: workload.sizeMiB,
       huge: workload.pages === "hugetlb",
-      settle: ctx.settle,
       csvPath: ctx.guestCsv,
       vmstat: plan.vmstat,
     }),
@@ -136,7 +128,6 @@ async function perfIteration(ctx: IterationContext, step: IterationStep) {
   const { value: result, stall } = await watchIteration(session, exec, {
     hangTimeoutMs: plan.hangTimeoutMs ?? HANG_TIMEOUT_MS,
   });
-  const wallMs = Date.now() - t0;
   if (result.exitCode !== 0) {
     throw new GuestCommandError(
       ["perf", "stat", "...", GUEST_ALLOC_ONCE, String(workload.sizeMiB)],
@@ -155,12 +146,12 @@ async function perfIteration(ctx: IterationContext, step: IterationStep) {
       `expected ${step.perfRun + 1} runs in the perf CSV, found ${runs.length}`,
     );
   }
-  return { result, wallMs, last, stall };
+  return { result, last, stall };
 }
 
 /**
- * One iteration, following bench.sh: (balloon cycle,) drop caches, flush or settle, alloc_once
- * under perf stat, in one SSH exec; then the telemetry around it. Returns the sample to record.
+ * One iteration, following bench.sh: (balloon cycle,) drop caches, flush or settle, then
+ * alloc_once under perf stat; then the telemetry around it. Returns the sample to record.
  */
 export async function runIteration(
   ctx: IterationContext,
@@ -170,13 +161,18 @@ export async function runIteration(
   const { session, plan, workload, boot } = ctx;
   const rssBeforeBytes = await session.hostRssBytes();
   const inflate = await balloonCycle(ctx);
+  // Host load from before the settle: QEMU's work on reported pages counts as interference.
   const hostBefore = await session.hostSample?.();
-  const { result, wallMs, last, stall } = await perfIteration(ctx, step);
+  const t0 = Date.now();
+  const settled = await settleBeforePerf(session, ctx.settle);
+  const { result, last, stall } = await perfIteration(ctx, step);
+  const wallMs = Date.now() - t0;
   const hostAfter =
     hostBefore === undefined ? undefined : await session.hostSample?.({ numa: true });
   const telemetry: IterationTelemetry = {
     rssBeforeBytes,
     rssAfterBytes: await session.hostRssBytes(),
+    settleRss: settled.settleRss,
     balloonActualBytes: await queryBalloonActualBytes(session.qmp),
     vmstatDeltas: parseVmstatDeltas(result.stderr),
     ...(inflate === undefined ? {} : { inflate }),
@@ -186,7 +182,6 @@ export async function runIteration(
       ? {}
       : { interference: interferenceBetween(hostBefore, hostAfter) }),
   };
-  const times = parseIterationTimes(result.stderr);
   const sample: Sample = {
     schema: 1,
     cell: ctx.cellId,
@@ -197,9 +192,9 @@ export async function runIteration(
     warmup: step.warmup,
     startedAt: startedAt.toISOString(),
     wallMs,
-    guestPrepareMs: times?.prepareMs,
-    guestPerfMs: times?.perfMs,
-    settle: settleRecord(ctx.settle),
+    guestPrepareMs: settled.prepareMs,
+    guestPerfMs: parseGuestSpanMs(result.stderr, "perf"),
+    settle: settled.record,
     counters: countersFromPerfRun(last),
     round: boot.round,
     boot: boot.id,

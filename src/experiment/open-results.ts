@@ -156,6 +156,7 @@ export function newRunManifest(
       rounds: plan.rounds,
       flushPages: FLUSH_PAGES,
       settleMs: plan.settleMs,
+      ...(plan.settleMode === undefined ? {} : { settleMode: plan.settleMode }),
       vmstat: [...plan.vmstat],
     },
     vm: vmRecord(plan),

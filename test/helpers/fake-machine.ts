@@ -140,17 +140,18 @@ export class FakeMachine implements MachinePort {
         csv.delete(argv[2] ?? "");
         return Promise.resolve(ok());
       }
+      if (argv[3] === "bb-prepare") return Promise.resolve(ok("", "bb-prepare 1.00 1.30\n"));
       if (argv[3] !== "bb-iteration") return Promise.resolve(ok());
       this.iterations += 1;
       this.script.onIteration?.(this.iterations);
       if (this.iterations === this.script.failIteration) {
         return Promise.reject(new Error("SSH connection lost while running: sh -c ..."));
       }
-      const path = argv[6] ?? "";
+      const path = argv[4] ?? "";
       const text = (csv.get(path) ?? "") + perfRun(1000 + this.iterations);
       csv.set(path, text);
       return Promise.resolve(
-        ok(text, "bb-vmstat-0 pgfault 10\nbb-vmstat-1 pgfault 74\nbb-times 1.00 1.30 2.50\n"),
+        ok(text, "bb-vmstat-0 pgfault 10\nbb-vmstat-1 pgfault 74\nbb-perf 1.30 2.50\n"),
       );
     };
     return {

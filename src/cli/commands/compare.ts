@@ -10,6 +10,10 @@ import { renderJson } from "../../core/compare/render-json.js";
 import { renderJunit } from "../../core/compare/render-junit.js";
 import { renderLetter } from "../../core/compare/render-letter.js";
 import { renderMarkdown, renderText } from "../../core/compare/render-table.js";
+import {
+  withDeviceWorkDirections,
+  withDeviceWorkMetrics,
+} from "../../core/compare/device-work-metrics.js";
 import { withVmstatMetrics } from "../../core/compare/vmstat-metrics.js";
 import { UsageError } from "../../core/errors.js";
 import { readCalibration } from "../../experiment/calibration-file.js";
@@ -30,6 +34,7 @@ export interface CompareCliOptions {
   minEffect: string;
   calibration?: string;
   vmstat?: string;
+  deviceWork?: boolean;
 }
 
 const RENDERERS = {
@@ -104,12 +109,17 @@ export async function compareCommand(
 ): Promise<void> {
   const format = parseFormat(options.format);
   const vmstat = parseVmstatFields(options.vmstat);
-  const report = buildComparison(withVmstatMetrics(await loadCells(dirs), vmstat), {
+  const deviceWork = options.deviceWork === true;
+  const cells = withDeviceWorkMetrics(withVmstatMetrics(await loadCells(dirs), vmstat), deviceWork);
+  const report = buildComparison(cells, {
     noiseFloors: await noiseFloors(dirs, options.calibration),
     baseline: options.baseline === undefined ? undefined : parseBaselineSelector(options.baseline),
     alpha: parseAlpha(options.alpha),
     minEffectPct: parsePct(options.minEffect, "--min-effect"),
-    directions: new Map(options.direction.map(parseDirection)),
+    directions: withDeviceWorkDirections(
+      new Map(options.direction.map(parseDirection)),
+      deviceWork,
+    ),
     force: options.force === true,
   });
   const gates = applyGates(report, {

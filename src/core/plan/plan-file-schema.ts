@@ -75,6 +75,8 @@ export const planFileSchema = z.strictObject({
     .union([z.array(z.string().regex(EVENT, "not a perf event name")), z.string()])
     .optional(),
   settleMs: count(0).optional(),
+  /** fixed: sleep settleMs in the guest (bench.sh); rss: until QEMU's RSS stops falling, at most settleMs. */
+  settleMode: z.enum(["fixed", "rss"]).optional(),
   bootTimeoutS: count(1).optional(),
   /** Longest an iteration may take (default: derived from the workload, see plan-defaults.ts). */
   iterationTimeoutS: count(1).optional(),

@@ -299,6 +299,7 @@ export function planFromFile(
     accel: file.accelerator ?? PLAN_DEFAULTS.accel,
     events: splitList(file.events) ?? [...DEFAULT_EVENTS],
     settleMs: file.settleMs ?? PLAN_DEFAULTS.settleMs,
+    settleMode: file.settleMode === "rss" ? "rss" : undefined,
     bootTimeoutMs: (file.bootTimeoutS ?? PLAN_DEFAULTS.bootTimeoutS) * 1000,
     iterationTimeoutMs:
       file.iterationTimeoutS === undefined ? undefined : file.iterationTimeoutS * 1000,

@@ -27,6 +27,7 @@ export interface PlanFlagValues {
   readonly iterationTimeout?: string | undefined;
   readonly hangTimeout?: string | undefined;
   readonly settle: string;
+  readonly settleMode?: string | undefined;
   readonly balloonModule?: string | undefined;
 }
 
@@ -52,6 +53,7 @@ export const PLAN_FLAGS: Readonly<Record<keyof PlanFlagValues, string>> = {
   iterationTimeout: "--iteration-timeout",
   hangTimeout: "--hang-timeout",
   settle: "--settle",
+  settleMode: "--settle-mode",
   balloonModule: "--balloon-module",
 };
 
@@ -66,6 +68,7 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   accelerator: "--accel",
   events: "--events",
   settleMs: "--settle",
+  settleMode: "--settle-mode",
   bootTimeoutS: "--boot-timeout",
   iterationTimeoutS: "--iteration-timeout",
   hangTimeoutS: "--hang-timeout",
@@ -121,6 +124,13 @@ function parsePages(flags: PlanFlagValues): (typeof PAGE_MODES)[number] {
   return mode;
 }
 
+function parseSettleMode(value: string): "fixed" | "rss" {
+  if (value === "fixed" || value === "rss") return value;
+  throw new UsageError(`--settle-mode '${value}' is not a settle mode`, {
+    hint: "use fixed (sleep --settle ms, as bench.sh) or rss (until QEMU's RSS stops falling)",
+  });
+}
+
 function parseAccel(value: string): "kvm" | "tcg" | "auto" {
   if (value === "kvm" || value === "tcg" || value === "auto") return value;
   throw new UsageError(`--accel '${value}' is not an accelerator`, {
@@ -158,6 +168,7 @@ export function planFileFromFlags(flags: PlanFlagValues): PlanFile {
     accelerator: parseAccel(flags.accel),
     events: parseEvents(flags.events),
     settleMs: parsePositiveInt(flags.settle, "--settle", 0, 3000),
+    settleMode: optional(flags.settleMode, parseSettleMode),
     bootTimeoutS: parsePositiveInt(flags.bootTimeout, "--boot-timeout", 1, 120),
     iterationTimeoutS: optional(flags.iterationTimeout, (v) =>
       parsePositiveInt(v, "--iteration-timeout", 1, 600),

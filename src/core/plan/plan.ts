@@ -33,6 +33,8 @@ export interface Plan {
   readonly events: readonly string[];
   /** Settle time before each iteration on kernels without the series' flush parameter. */
   readonly settleMs: number;
+  /** "rss": end the settle when QEMU's RSS stops falling (at most settleMs); undefined: fixed. */
+  readonly settleMode?: "rss" | undefined;
   readonly bootTimeoutMs: number;
   /** Set by the plan; undefined means derived per workload (iterationTimeoutMs). */
   readonly iterationTimeoutMs?: number | undefined;
@@ -161,6 +163,7 @@ export function planRecord(plan: Plan): Record<string, unknown> {
       ? {}
       : { iterationTimeoutMs: plan.iterationTimeoutMs }),
     ...(plan.hangTimeoutMs === undefined ? {} : { hangTimeoutMs: plan.hangTimeoutMs }),
+    ...(plan.settleMode === undefined ? {} : { settleMode: plan.settleMode }),
     vmstat: plan.vmstat,
     guestStats: plan.guestStats,
     balloonModule: plan.balloonModule ?? null,

@@ -1,8 +1,10 @@
 /**
- * The series' bench.sh protocol as argv arrays and fixed scripts (pure). Per iteration, one SSH
- * exec: drop caches, trigger the page_reporting flush (or wait a settle time on kernels without
- * that parameter), run alloc_once under `perf stat -x, -o FILE --append`, and print the CSV so
- * far. Everything variable travels as a quoted positional argument, never inside the script.
+ * The series' bench.sh protocol as argv arrays and fixed scripts (pure). Per iteration, two SSH
+ * execs: the prepare step (drop caches, trigger the page_reporting flush, or wait a settle time
+ * on kernels without that parameter), then alloc_once under `perf stat -x, -o FILE --append`,
+ * printing the CSV so far. Two, so the host can read QEMU's RSS between them (what reporting
+ * gave back) and can end the settle itself when that RSS stops falling. Everything variable
+ * travels as a quoted positional argument, never inside the script.
  */
 
 export const GUEST_WORK_DIR = "/tmp/bb";
@@ -13,30 +15,45 @@ export const FLUSH_PARAMETER = "/sys/module/page_reporting/parameters/flush";
 /** bench.sh writes 512 (a page budget) to the flush parameter before every iteration. */
 export const FLUSH_PAGES = 512;
 
+/**
+ * How the prepare step waits for free page reporting: "flush" writes the series' parameter;
+ * "sleep" waits a fixed time in the guest; "rss" (host side) drops caches only, and the host
+ * waits until QEMU's RSS has fallen and stopped falling, at most `maxMs`; "none" drops caches.
+ */
 export type SettleMode =
   | { readonly method: "flush"; readonly pages: number }
   | { readonly method: "sleep"; readonly ms: number }
+  | { readonly method: "rss"; readonly maxMs: number }
   | { readonly method: "none" };
 
 /**
- * $1 = flush|sleep|none, $2 = pages or seconds, $3 = perf CSV path, $4 = /proc/vmstat fields to
- * report (space-separated), then perf's own argv. vmstat is read with the `read` builtin before
- * and after perf and printed as "bb-vmstat-0/1 NAME VALUE" lines on stderr.
+ * $1 = flush|sleep|none, $2 = pages or seconds. Prints "bb-prepare T0 T1" (guest uptime) on
+ * stderr: /proc/uptime through the `read` builtin, timestamps without an exec (each costs ~50 ms
+ * under TCG).
  */
-const ITERATION_SCRIPT = [
-  // /proc/uptime through the `read` builtin: timestamps without an exec (each costs ~50 ms under TCG).
+const PREPARE_SCRIPT = [
   "read t0 _ </proc/uptime",
   "echo 3 > /proc/sys/vm/drop_caches || exit 90",
   'case "$1" in flush) echo "$2" > /sys/module/page_reporting/parameters/flush || exit 91;; sleep) sleep "$2";; esac',
+  "read t1 _ </proc/uptime",
+  'echo "bb-prepare $t0 $t1" >&2',
+].join("\n");
+
+/**
+ * $1 = perf CSV path, $2 = /proc/vmstat fields to report (space-separated), then perf's own
+ * argv. vmstat is read with the `read` builtin before and after perf and printed as
+ * "bb-vmstat-0/1 NAME VALUE" lines on stderr; "bb-perf T1 T2" times the perf command.
+ */
+const PERF_SCRIPT = [
   'vmstat() { while read k v; do case " $want " in *" $k "*) echo "bb-vmstat-$1 $k $v" >&2;; esac; done </proc/vmstat; }',
   "read t1 _ </proc/uptime",
-  "csv=$3; want=$4; shift 4",
+  "csv=$1; want=$2; shift 2",
   "vmstat 0",
   '"$@"; rc=$?',
   "vmstat 1",
   "read t2 _ </proc/uptime",
   'cat "$csv" || exit 92',
-  'echo "bb-times $t0 $t1 $t2" >&2',
+  'echo "bb-perf $t1 $t2" >&2',
   "exit $rc",
 ].join("\n");
 
@@ -52,30 +69,21 @@ export function parseVmstatDeltas(stderr: string): Record<string, number> {
   return deltas;
 }
 
-/** Guest-side timing of one iteration, from the script's "bb-times" line (10 ms resolution). */
-export interface IterationTimes {
-  /** drop_caches plus the flush or the settle sleep. */
-  readonly prepareMs: number;
-  /** The perf stat command: perf's own start-up plus alloc_once. */
-  readonly perfMs: number;
-}
-
-export function parseIterationTimes(stderr: string): IterationTimes | undefined {
-  const match = /^bb-times ([\d.]+) ([\d.]+) ([\d.]+)$/m.exec(stderr);
+/**
+ * Pure: guest-side milliseconds between the two uptime stamps of a "bb-prepare" or "bb-perf"
+ * line (10 ms resolution): drop_caches plus flush or sleep, or the perf stat command (perf's own
+ * start-up plus alloc_once).
+ */
+export function parseGuestSpanMs(stderr: string, step: "prepare" | "perf"): number | undefined {
+  const match = new RegExp(`^bb-${step} ([\\d.]+) ([\\d.]+)$`, "m").exec(stderr);
   if (match === null) return undefined;
-  const [t0, t1, t2] = [match[1], match[2], match[3]].map((v) => Number(v) * 1000) as [
-    number,
-    number,
-    number,
-  ];
-  return { prepareMs: Math.round(t1 - t0), perfMs: Math.round(t2 - t1) };
+  return Math.round((Number(match[2]) - Number(match[1])) * 1000);
 }
 
 export interface IterationRequest {
   readonly events: readonly string[];
   readonly sizeMiB: number;
   readonly huge: boolean;
-  readonly settle: SettleMode;
   /** Guest path of this workload's perf CSV (perf appends one run per iteration). */
   readonly csvPath?: string;
   readonly vmstat?: readonly string[];
@@ -103,21 +111,24 @@ export function perfStatArgv(
   ];
 }
 
-/** One iteration as a single argv for the guest (run through shellCommand). */
-export function iterationArgv(request: IterationRequest): string[] {
-  const settleArg =
-    request.settle.method === "flush"
-      ? String(request.settle.pages)
-      : request.settle.method === "sleep"
-        ? (request.settle.ms / 1000).toFixed(3)
-        : "0";
+/** The prepare step as one argv for the guest ("rss" settles on the host: here it only drops caches). */
+export function prepareArgv(settle: SettleMode): string[] {
+  const [method, arg] =
+    settle.method === "flush"
+      ? ["flush", String(settle.pages)]
+      : settle.method === "sleep"
+        ? ["sleep", (settle.ms / 1000).toFixed(3)]
+        : ["none", "0"];
+  return ["sh", "-c", PREPARE_SCRIPT, "bb-prepare", method, arg];
+}
+
+/** The measured step (vmstat around perf stat, then the CSV so far) as one argv for the guest. */
+export function perfIterationArgv(request: IterationRequest): string[] {
   return [
     "sh",
     "-c",
-    ITERATION_SCRIPT,
+    PERF_SCRIPT,
     "bb-iteration",
-    request.settle.method,
-    settleArg,
     request.csvPath ?? GUEST_PERF_CSV,
     (request.vmstat ?? []).join(" "),
     ...perfStatArgv(request),

@@ -169,6 +169,8 @@ export const runManifestSchema = z.object({
     rounds: z.int(),
     flushPages: z.int(),
     settleMs: z.int(),
+    /** Absent in results of earlier versions, and when fixed (a sleep in the guest, as bench.sh). */
+    settleMode: z.enum(["fixed", "rss"]).optional(),
     vmstat: stringList,
   }),
   vm: z.object({

@@ -18,11 +18,16 @@ export type SampleCounter = z.infer<typeof sampleCounterSchema>;
 export const settleSchema = z.object({
   /**
    * "flush": page_reporting's flush parameter was written; "sleep": the kernel lacks it;
+   * "rss": the kernel lacks it, and the host waited until QEMU's RSS stopped falling;
    * "none": the scenario does neither (only drop_caches).
    */
-  method: z.enum(["flush", "sleep", "none"]),
+  method: z.enum(["flush", "sleep", "rss", "none"]),
   flushPages: z.number().optional(),
   sleptMs: z.number().optional(),
+  /** "rss": how long the host waited, at most maxMs, and whether RSS went quiet or time ran out. */
+  waitedMs: z.number().optional(),
+  maxMs: z.number().optional(),
+  endedBy: z.enum(["quiet", "limit"]).optional(),
 });
 export type SettleRecord = z.infer<typeof settleSchema>;
 
@@ -31,6 +36,11 @@ export const telemetrySchema = z.object({
   /** The QEMU process's resident set before the iteration (before any balloon move) and after. */
   rssBeforeBytes: z.number(),
   rssAfterBytes: z.number(),
+  /**
+   * QEMU's RSS before the prepare step and when perf started: what free page reporting gave
+   * back to the host while the guest settled (absent in results of earlier versions).
+   */
+  settleRss: z.object({ beforeBytes: z.number(), afterBytes: z.number() }).optional(),
   /** query-balloon's `actual` after the iteration. */
   balloonActualBytes: z.number(),
   /** /proc/vmstat deltas across the perf command. */
@@ -66,7 +76,7 @@ export const sampleSchema = z.object({
   iteration: z.int().min(1),
   warmup: z.boolean(),
   startedAt: z.string(),
-  /** Host-side wall time of the iteration's SSH command. */
+  /** Host-side wall time of the iteration: the prepare step (and a host-side settle) and perf. */
   wallMs: z.number(),
   /** Guest-side time of drop_caches plus flush/settle, and of the perf command (absent on import). */
   guestPrepareMs: z.number().optional(),

@@ -8,9 +8,11 @@ import {
   GUEST_FACTS_SCRIPT,
   describeIterationFailure,
   hugetlbOvercommitPages,
-  iterationArgv,
   parseGuestFacts,
+  parseGuestSpanMs,
+  perfIterationArgv,
   perfStatArgv,
+  prepareArgv,
 } from "../../../src/core/protocol/guest-protocol.js";
 import {
   decodeSysfsFeatureString,
@@ -48,33 +50,40 @@ describe("the bench.sh protocol", () => {
   });
 
   it("passes settle mode and values as positional arguments, never inside the script", () => {
-    const argv = iterationArgv({
-      events: ["task-clock"],
-      sizeMiB: 64,
-      huge: false,
-      settle: { method: "sleep", ms: 2500 },
-    });
+    const argv = prepareArgv({ method: "sleep", ms: 2500 });
     expect(argv.slice(0, 2)).to.deep.equal(["sh", "-c"]);
-    expect(argv.slice(3, 7)).to.deep.equal(["bb-iteration", "sleep", "2.500", "/tmp/bb/perf.csv"]);
+    expect(argv.slice(3)).to.deep.equal(["bb-prepare", "sleep", "2.500"]);
     expect(argv[2]).not.to.contain("2.5");
+    expect(prepareArgv({ method: "flush", pages: 512 }).slice(4)).to.deep.equal(["flush", "512"]);
+    // The host waits for RSS itself: the guest only drops caches.
+    expect(prepareArgv({ method: "rss", maxMs: 3000 }).slice(4)).to.deep.equal(["none", "0"]);
     expect(
-      iterationArgv({
+      perfIterationArgv({
         events: ["task-clock"],
         sizeMiB: 64,
         huge: false,
-        settle: { method: "flush", pages: 512 },
-      }).slice(4, 6),
-    ).to.deep.equal(["flush", "512"]);
-    expect(
-      iterationArgv({
-        events: ["task-clock"],
-        sizeMiB: 64,
-        huge: false,
-        settle: { method: "none" },
         csvPath: "/tmp/bb/cell.csv",
         vmstat: ["pgfault", "thp_fault_alloc"],
-      }).slice(4, 8),
-    ).to.deep.equal(["none", "0", "/tmp/bb/cell.csv", "pgfault thp_fault_alloc"]);
+      }).slice(3, 8),
+    ).to.deep.equal([
+      "bb-iteration",
+      "/tmp/bb/cell.csv",
+      "pgfault thp_fault_alloc",
+      "env",
+      "LC_ALL=C",
+    ]);
+  });
+
+  it("runs the prepare script in a real sh: the sleep, timed with the guest's uptime", async () => {
+    const script = (prepareArgv({ method: "sleep", ms: 200 })[2] ?? "").replace(
+      "echo 3 > /proc/sys/vm/drop_caches || exit 90",
+      "true",
+    );
+    const result = await execa("sh", ["-c", script, "bb", "sleep", "0.2"]);
+    const ms = parseGuestSpanMs(result.stderr, "prepare");
+    expect(ms).to.be.within(150, 2000);
+    expect(parseGuestSpanMs("bb-prepare 10.50 13.52\n", "prepare")).to.equal(3020);
+    expect(parseGuestSpanMs("bb-prepare 10.50 13.52\n", "perf")).to.equal(undefined);
   });
 
   it("parses vmstat deltas across the perf command, ignoring fields seen only once", () => {
@@ -94,16 +103,9 @@ describe("the bench.sh protocol", () => {
     expect(activeThpSetting("always [madvise] never")).to.equal("madvise");
   });
 
-  it("runs the iteration script in a real sh: settle, the command, then the CSV, keeping its exit code", async () => {
-    // Replace the guest-only parts (drop_caches, perf) by stand-ins and run the very same script text.
-    const script = (
-      iterationArgv({
-        events: ["x"],
-        sizeMiB: 1,
-        huge: false,
-        settle: { method: "sleep", ms: 10 },
-      })[2] ?? ""
-    ).replace("echo 3 > /proc/sys/vm/drop_caches || exit 90", "true");
+  it("runs the perf script in a real sh: the command, then the CSV, keeping its exit code", async () => {
+    // A stand-in for perf, and the very same script text.
+    const script = perfIterationArgv({ events: ["x"], sizeMiB: 1, huge: false })[2] ?? "";
     const dir = await execa("mktemp", ["-d"]);
     const csv = `${dir.stdout}/perf.csv`;
     const result = await execa(
@@ -115,8 +117,6 @@ describe("the bench.sh protocol", () => {
           "-c",
           script,
           "bb",
-          "sleep",
-          "0.01",
           csv,
           "pgfault nr_free_pages",
           "sh",
@@ -137,6 +137,7 @@ describe("the bench.sh protocol", () => {
       "pgfault",
     ]);
     expect(parseVmstatDeltas(result.stderr)["pgfault"]).to.be.greaterThan(0);
+    expect(parseGuestSpanMs(result.stderr, "perf")).to.be.a("number");
     await execa("rm", ["-rf", dir.stdout]);
   });
 
