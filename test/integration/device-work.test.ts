@@ -10,7 +10,8 @@ const MiB = 1024 * 1024;
 /**
  * Evidence that free page reporting worked, from the host: QEMU's RSS across the settle, with
  * reporting offered (bit 5) and without, and the host-side settle that ends when RSS goes quiet.
- * Real QEMU 7.2 and Debian's kernel under TCG.
+ * Real QEMU 7.2 and Debian's kernel under TCG. The limit is long (8 s) so that a loaded host,
+ * which slows the guest's 2 s reporting delay in wall time, still ends the settle by quiet.
  */
 describe("device work: QEMU's RSS across the settle, and the rss settle mode @integration", function () {
   this.timeout(900_000);
@@ -24,9 +25,10 @@ describe("device work: QEMU's RSS across the settle, and the rss settle mode @in
     await writeFile(
       plan,
       `iterations: 2
+warmup: 1
 rounds: 1
 seed: 3
-settleMs: 3000
+settleMs: 8000
 settleMode: rss
 accelerator: tcg
 events: [task-clock]
@@ -58,10 +60,11 @@ workloads: [{ size: 128 }]
     for (const sample of await samplesOf("reporting")) {
       const rss = sample.telemetry?.settleRss;
       expect(rss, "settleRss recorded").not.to.equal(undefined);
-      // alloc_once 128 MiB freed at the end of the previous iteration (or the warm-up).
+      // alloc_once 128 MiB freed at the end of the previous iteration or the warm-up (a boot's
+      // first iteration follows no free: the warm-up takes that one).
       expect(((rss?.beforeBytes ?? 0) - (rss?.afterBytes ?? 0)) / MiB).to.be.above(64);
-      expect(sample.settle).to.include({ method: "rss", maxMs: 3000, endedBy: "quiet" });
-      expect(sample.settle.waitedMs).to.be.below(3000);
+      expect(sample.settle).to.include({ method: "rss", maxMs: 8000, endedBy: "quiet" });
+      expect(sample.settle.waitedMs).to.be.below(8000);
     }
   });
 
