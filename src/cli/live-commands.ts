@@ -42,6 +42,10 @@ function addUpCommand(program: Command, io: CliIo): void {
     )
     .option("--config <name>", "with --plan: which feature config (needed when it has several)")
     .option("--plan-kernel <name>", "with --plan: which kernel (needed when it has several)")
+    .option(
+      "--balloon-module <path>",
+      "a virtio_balloon.ko to insmod in place of the kernel's, as `run` does (plan: balloonModule)",
+    )
     .action(async (options: UpCliOptions, command: Command) => {
       const { upCommand } = await import("./commands/up.js");
       await upCommand(options, explicitOptions(command), io);

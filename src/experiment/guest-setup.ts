@@ -1,17 +1,13 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { decodeSysfsFeatureString, decodeVirtioStatus } from "../core/balloon/device-features.js";
 import { BALLOON_VIRTIO_PATH } from "../core/balloon/balloon-device.js";
 import { featureFindings } from "../core/balloon/feature-findings.js";
-import { UsageError } from "../core/errors.js";
-import {
-  GUEST_ALLOC_ONCE,
-  GUEST_BALLOON_MODULE,
-  GUEST_FACTS_SCRIPT,
-  parseGuestFacts,
-  type GuestFacts,
-} from "../core/protocol/guest-protocol.js";
+import { GUEST_ALLOC_ONCE, type GuestFacts } from "../core/protocol/guest-protocol.js";
 import type { FeaturesRecord, GuestRecord } from "../core/results-format/manifest.js";
-import { GuestCommandError } from "../machine/guest/guest-errors.js";
+import {
+  readGuestFacts,
+  replaceBalloonModule,
+  runInGuest,
+} from "../machine/guest/balloon-module.js";
 import type { GuestSession } from "./guest-session.js";
 import type { RunReporter } from "./run-reporter.js";
 
@@ -23,35 +19,14 @@ interface SetUpContext {
 
 /** Uploads alloc_once (and a user's virtio_balloon.ko, as bench.sh does) and reads the guest's facts. */
 export async function setUpGuest(session: GuestSession, ctx: SetUpContext): Promise<GuestFacts> {
-  // The facts script also creates the work directory the uploads go to.
-  const facts = parseGuestFacts((await session.shell(GUEST_FACTS_SCRIPT)).stdout);
+  const facts = await readGuestFacts(session);
   await session.upload(GUEST_ALLOC_ONCE, ctx.allocOnce, 0o755);
   if (ctx.balloonModule === undefined) return facts;
-  if (facts.balloonDriver !== undefined && facts.balloonDriver !== "virtio_balloon") {
-    throw new UsageError(`the guest's balloon is bound to '${facts.balloonDriver}'`, {
-      hint: "drop the balloon module",
-    });
-  }
-  await session.upload(GUEST_BALLOON_MODULE, ctx.balloonModule, 0o644);
-  const removed = await session.exec(["rmmod", "virtio_balloon"]);
-  if (removed.exitCode !== 0 && /builtin|built-in/i.test(removed.stderr)) {
-    throw new UsageError(
-      `kernel ${facts.unameR} has virtio_balloon built in, so a balloon module cannot replace it`,
-      { hint: "build the kernel with CONFIG_VIRTIO_BALLOON=m, or drop the balloon module" },
-    );
-  }
-  await run(session, ["insmod", GUEST_BALLOON_MODULE]);
-  // The driver negotiates features when it binds; give sysfs a moment to show the device.
-  await sleep(200);
-  return parseGuestFacts((await session.shell(GUEST_FACTS_SCRIPT)).stdout);
+  return replaceBalloonModule(session, facts, ctx.balloonModule);
 }
 
 /** Runs argv in the guest; a non-zero exit is a GuestCommandError. */
-export async function run(session: GuestSession, argv: readonly string[]): Promise<void> {
-  const result = await session.exec(argv);
-  if (result.exitCode !== 0)
-    throw new GuestCommandError(argv, result.exitCode, result.signal, result.stderr);
-}
+export const run = runInGuest;
 
 /**
  * Requested bits, bits the device offers (QMP) and bits the driver negotiated (QMP and sysfs).

@@ -1,7 +1,5 @@
-import { createHash } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { UsageError } from "../core/errors.js";
 import type { KernelSpec } from "../core/plan/kernel-spec.js";
 import { readRssBytes } from "../machine/balloon/balloon-control.js";
 import type { GuestMemorySpec } from "../core/qemu/qemu-argv.js";
@@ -23,13 +21,10 @@ import {
 } from "../machine/prepare-machine.js";
 import { buildAllocOnce } from "../machine/workload/alloc-once.js";
 import { cacheDir } from "../util/paths.js";
+import { readUserFile, type HashedFile } from "../util/user-file.js";
 import type { BootRequest, GuestSession } from "./guest-session.js";
 
-/** A file's bytes with their sha256 (uploaded to the guest, recorded in results). */
-export interface HashedFile {
-  readonly bytes: Buffer;
-  readonly sha256: string;
-}
+export type { HashedFile } from "../util/user-file.js";
 
 /**
  * What the experiment engine needs of the machine layer. The real one is below; the engine's
@@ -59,8 +54,6 @@ export interface BootShapeOfPlan {
   readonly memory?: GuestMemorySpec | undefined;
   readonly pin?: readonly number[] | undefined;
 }
-
-const sha256 = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("hex");
 
 async function bootSession(
   machine: PreparedMachine,
@@ -108,14 +101,7 @@ export const realMachinePort: MachinePort = {
     const bytes = await readFile(built.path);
     return { bytes, sha256: built.sha256, sourceSha256: built.sourceSha256 };
   },
-  async userFile(path, what, hint) {
-    const info = await stat(path).catch(() => undefined);
-    if (info === undefined || !info.isFile()) {
-      throw new UsageError(`${what} '${path}' does not exist or is not a file`, { hint });
-    }
-    const bytes = await readFile(path);
-    return { bytes, sha256: sha256(bytes) };
-  },
+  userFile: readUserFile,
   boot: bootSession,
   host: hostFacts,
 };

@@ -34,6 +34,8 @@ export const liveVmStateSchema = z.object({
   clientKeyPath: z.string(),
   knownHostsPath: z.string().optional(),
   requestedBits: z.array(z.number().int()),
+  /** The user's virtio_balloon.ko that replaced the kernel's (up --balloon-module). */
+  balloonModule: z.object({ path: z.string(), sha256: z.string() }).optional(),
   balloonProperties: z.array(z.tuple([z.string(), z.string()])),
   kernel: z.object({ name: z.string(), release: z.string(), path: z.string() }),
   memoryMiB: z.number().int().positive(),

@@ -11,7 +11,8 @@ import {
   type BalloonDeviceSpec,
   type GuestMemorySpec,
 } from "../core/qemu/qemu-argv.js";
-import { bootGuest } from "../machine/guest/guest-vm.js";
+import { readGuestFacts, replaceBalloonModule } from "../machine/guest/balloon-module.js";
+import { bootGuest, type GuestVm } from "../machine/guest/guest-vm.js";
 import {
   checkKernelImages,
   guestBootOptions,
@@ -47,6 +48,12 @@ export interface UpOptions {
   readonly memory?: GuestMemorySpec | undefined;
   /** Host CPU of each vCPU (--pin, vm.pin). */
   readonly pin?: readonly number[] | undefined;
+  /** A virtio_balloon.ko insmod'ed in place of the kernel's (--balloon-module, as `run`). */
+  readonly balloonModule?: {
+    readonly path: string;
+    readonly bytes: Buffer;
+    readonly sha256: string;
+  };
 }
 
 export interface UpResult {
@@ -131,6 +138,11 @@ async function initialState(
     hostKey: machine.image.hostKeyLine.trim(),
     clientKeyPath: machine.image.clientKeyPath,
     requestedBits: [...options.features],
+    ...(options.balloonModule === undefined
+      ? {}
+      : {
+          balloonModule: { path: options.balloonModule.path, sha256: options.balloonModule.sha256 },
+        }),
     balloonProperties: balloon.properties.map(([k, v]): [string, string] => [k, v]),
     kernel: { name: kernel.name, release: kernel.release, path: kernel.kernelPath },
     memoryMiB: options.memoryMiB,
@@ -139,6 +151,21 @@ async function initialState(
     consoleLog: join(dir, "console.log"),
     stderrLog: join(dir, "qemu-stderr.log"),
   };
+}
+
+/** bench.sh's rmmod/insmod with the user's module; on failure this QEMU is stopped, not left. */
+async function swapBalloonModule(guest: GuestVm, module: Buffer): Promise<void> {
+  const session = {
+    exec: (argv: readonly string[]) => guest.ssh.exec(argv),
+    shell: (script: string) => guest.ssh.execShell(script),
+    upload: (path: string, data: Buffer, mode: number) => guest.ssh.writeFile(path, data, mode),
+  };
+  try {
+    await replaceBalloonModule(session, await readGuestFacts(session), module);
+  } catch (error) {
+    await guest.stop();
+    throw error;
+  }
 }
 
 /** Boots the VM as `run` would, plus what a live VM needs: a name, a second monitor, state. */
@@ -159,6 +186,7 @@ async function bootLive(
       bootTimeoutMs: options.bootTimeoutMs,
       memory: options.memory ?? guestMemoryOf(PLAN_DEFAULTS),
       pin: options.pin,
+      deferBalloonModule: options.balloonModule !== undefined,
     }),
     stateDir: dir,
     // The VM outlives this process; `down` stops it.
@@ -184,6 +212,9 @@ async function bootLive(
       await writeVmState(dir, state);
     },
   });
+  if (options.balloonModule !== undefined) {
+    await swapBalloonModule(guest, options.balloonModule.bytes);
+  }
   const { hostKey } = machine.image;
   const knownHostsPath = join(dir, "known_hosts");
   await writeFileAtomic(

@@ -10,6 +10,7 @@ import { parseAcceleratorRequest } from "../../core/qemu/accelerator.js";
 import { parseVmName } from "../../live/live-paths.js";
 import { upVm, type UpOptions } from "../../live/vm-up.js";
 import type { CliIo } from "../io.js";
+import { readUserFile } from "../../util/user-file.js";
 import { loadPlanFile } from "../load-plan.js";
 
 export interface UpCliOptions {
@@ -26,12 +27,13 @@ export interface UpCliOptions {
   config?: string;
   planKernel?: string;
   pin?: string;
+  balloonModule?: string;
 }
 
 type Machine = Pick<
   UpOptions,
   "kernels" | "features" | "propertyMap" | "deviceProperties" | "memory" | "pin"
->;
+> & { readonly balloonModulePath?: string | undefined };
 
 function pick<T extends { name: string }>(
   items: readonly T[],
@@ -61,9 +63,10 @@ async function machineFromPlan(
   options: UpCliOptions,
   explicit: readonly string[],
 ): Promise<Machine> {
-  const clash = ["kernel", "features", "map"].find((f) => explicit.includes(f));
+  const clash = ["kernel", "features", "map", "balloonModule"].find((f) => explicit.includes(f));
   if (clash !== undefined) {
-    throw new UsageError(`--${clash} cannot be combined with --plan (the plan defines it)`, {
+    const flag = clash === "balloonModule" ? "balloon-module" : clash;
+    throw new UsageError(`--${flag} cannot be combined with --plan (the plan defines it)`, {
       hint: "drop it, or drop --plan",
     });
   }
@@ -77,6 +80,7 @@ async function machineFromPlan(
     deviceProperties: config.deviceProperties,
     memory: guestMemoryOf(plan),
     pin: plan.pin,
+    balloonModulePath: plan.balloonModule,
   };
 }
 
@@ -86,6 +90,7 @@ function machineFromFlags(options: UpCliOptions): Machine {
     kernels: options.kernel.map(parseKernelSpec),
     features: parseFeatureList(options.features, propertyMap),
     propertyMap,
+    balloonModulePath: options.balloonModule,
   };
 }
 
@@ -110,6 +115,14 @@ export async function upCommand(
   const vcpus = parsePositiveInt(options.vcpus, "--vcpus", 1, 2);
   const pin = options.pin === undefined ? machine.pin : pinFromField(options.pin, vcpus, "--pin");
   if (pin !== undefined) checkPinCount(pin, vcpus, options.pin === undefined ? "vm.pin" : "--pin");
+  const modulePath = machine.balloonModulePath;
+  const balloonModule =
+    modulePath === undefined
+      ? undefined
+      : {
+          path: modulePath,
+          ...(await readUserFile(modulePath, "balloon module", "pass a built virtio_balloon.ko")),
+        };
   const started = Date.now();
   const { state, dir } = await upVm(
     {
@@ -122,6 +135,7 @@ export async function upCommand(
       memoryMiB: parsePositiveInt(options.memory, "--memory", 64, 2048),
       vcpus,
       bootTimeoutMs: parsePositiveInt(options.bootTimeout, "--boot-timeout", 1, 120) * 1000,
+      ...(balloonModule === undefined ? {} : { balloonModule }),
     },
     (line) => io.stderr(`${line}\n`),
   );
@@ -129,7 +143,7 @@ export async function upCommand(
   const nameArg = name === "default" ? "" : ` ${name}`;
   io.stdout(
     [
-      `VM ${name} is up: QEMU pid ${state.qemu?.pid ?? "?"}, ${state.accelerator}, ${state.memoryMiB} MiB, ${state.vcpus} vCPUs, kernel ${state.kernel.name} (${state.kernel.release}), balloon bits requested: ${state.requestedBits.join(", ") || "none"}`,
+      `VM ${name} is up: QEMU pid ${state.qemu?.pid ?? "?"}, ${state.accelerator}, ${state.memoryMiB} MiB, ${state.vcpus} vCPUs, kernel ${state.kernel.name} (${state.kernel.release}), balloon bits requested: ${state.requestedBits.join(", ") || "none"}${state.balloonModule === undefined ? "" : `, balloon module ${state.balloonModule.path}`}`,
       `  SSH answered ${((state.bootToSshMs ?? 0) / 1000).toFixed(1)} s after QEMU started (up took ${((Date.now() - started) / 1000).toFixed(1)} s)`,
       ...(state.pinning === undefined
         ? []
