@@ -37,9 +37,13 @@ export async function eventually(
 }
 
 /** Starts a bare paused QEMU with QMP on `socketPath` (no guest: instant, no disk, TCG). */
-export function startBareQemu(socketPath: string, extra: string[] = []): ResultPromise {
+export function startBareQemu(
+  socketPath: string,
+  extra: string[] = [],
+  qemuPath = "qemu-system-x86_64",
+): ResultPromise {
   return execa(
-    "qemu-system-x86_64",
+    qemuPath,
     [
       "-machine",
       "q35",
