@@ -168,6 +168,18 @@ async function swapBalloonModule(guest: GuestVm, module: Buffer): Promise<void> 
   }
 }
 
+/** A live VM's own QEMU arguments: its marker name and the second QMP monitor (for events). */
+function liveVmArgs(state: LiveVmState): string[] {
+  return [
+    "-name",
+    liveVmMarker(state.name),
+    "-chardev",
+    `socket,id=qmp1,path=${qemuOptValue(state.eventsQmpSocket)},server=on,wait=off`,
+    "-mon",
+    "chardev=qmp1,mode=control",
+  ];
+}
+
 /** Boots the VM as `run` would, plus what a live VM needs: a name, a second monitor, state. */
 async function bootLive(
   dir: string,
@@ -191,14 +203,7 @@ async function bootLive(
     stateDir: dir,
     // The VM outlives this process; `down` stops it.
     dieWithParent: false,
-    extraArgs: [
-      "-name",
-      liveVmMarker(state.name),
-      "-chardev",
-      `socket,id=qmp1,path=${qemuOptValue(state.eventsQmpSocket)},server=on,wait=off`,
-      "-mon",
-      "chardev=qmp1,mode=control",
-    ],
+    extraArgs: liveVmArgs(state),
     onLaunched: async (vm, sshPort) => {
       const startTime = await readProcessStartTime(vm.pid);
       if (startTime === undefined) throw new Error(`QEMU pid ${vm.pid} vanished`);

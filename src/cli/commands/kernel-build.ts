@@ -1,8 +1,10 @@
 import { UsageError } from "../../core/errors.js";
 import { formatDuration } from "../../core/kernel/kernel-build-plan.js";
+import { describeMakeProgress } from "../../core/kernel/make-progress.js";
 import { buildKernel } from "../../machine/kernel-build/build-kernel.js";
 import { cacheDir } from "../../util/paths.js";
 import type { CliIo } from "../io.js";
+import { liveLine } from "../live-line.js";
 
 export interface KernelBuildCliOptions {
   tree: string;
@@ -30,17 +32,29 @@ function parseJobs(value: string | undefined): number | undefined {
  */
 export async function kernelBuildCommand(options: KernelBuildCliOptions, io: CliIo): Promise<void> {
   const started = Date.now();
-  const built = await buildKernel({
-    tree: options.tree,
-    ref: options.ref,
-    patches: options.patches,
-    config: options.config,
-    fragments: options.fragment,
-    jobs: parseJobs(options.jobs),
-    ccache: options.ccache ? undefined : false,
-    cacheRoot: cacheDir(),
-    progress: (line) => io.stderr(`${line}\n`),
-  });
+  const status = liveLine(io, { isTTY: process.stderr.isTTY, columns: process.stderr.columns });
+  // The error line of a failed build must not land on the status line.
+  const built = await (async () => {
+    try {
+      return await buildKernel({
+        tree: options.tree,
+        ref: options.ref,
+        patches: options.patches,
+        config: options.config,
+        fragments: options.fragment,
+        jobs: parseJobs(options.jobs),
+        ccache: options.ccache ? undefined : false,
+        cacheRoot: cacheDir(),
+        progress: (line) => status.line(line),
+        onCompile: (progress) =>
+          status.update(
+            `kernel build: [3/4] build: ${describeMakeProgress(progress)} (${formatDuration(Date.now() - started)})`,
+          ),
+      });
+    } finally {
+      status.end();
+    }
+  })();
   if (options.json === true) {
     io.stdout(`${JSON.stringify(built, null, 2)}\n`);
     return;

@@ -3,6 +3,7 @@ import { UsageError } from "../../core/errors.js";
 import { buildQemu } from "../../machine/qemu-build/qemu-build.js";
 import { cacheDir } from "../../util/paths.js";
 import type { CliIo } from "../io.js";
+import { liveLine } from "../live-line.js";
 
 export interface QemuBuildCliOptions {
   tree: string;
@@ -20,7 +21,7 @@ export async function qemuBuildCommand(options: QemuBuildCliOptions, io: CliIo):
     });
   }
   const tty = process.stderr.isTTY;
-  let inLine = false;
+  const status = liveLine(io, { isTTY: tty, columns: process.stderr.columns });
   let shown = -10;
   const build = await buildQemu({
     tree: options.tree,
@@ -30,22 +31,16 @@ export async function qemuBuildCommand(options: QemuBuildCliOptions, io: CliIo):
     env: process.env,
     force: options.force === true,
     progress: (message, step) => {
-      if (step === undefined) {
-        io.stderr(`${inLine ? "\n" : ""}qemu build: ${message}\n`);
-        inLine = false;
-        return;
-      }
+      if (step === undefined) return status.line(`qemu build: ${message}`);
       const percent = Math.floor((100 * step.done) / step.total);
-      if (tty) {
-        io.stderr(`\rqemu build: compiling ${step.done}/${step.total} (${percent}%)`);
-        inLine = true;
-      } else if (percent >= shown + 10) {
+      const text = `qemu build: compiling ${step.done}/${step.total} (${percent}%)`;
+      if (tty) status.update(text);
+      else if (percent >= shown + 10) {
         shown = percent;
-        io.stderr(`qemu build: compiling ${step.done}/${step.total} (${percent}%)\n`);
+        status.line(text);
       }
     },
-  });
-  if (inLine) io.stderr("\n");
+  }).finally(() => status.end());
   io.stderr(
     build.built
       ? `qemu build: built QEMU ${build.version} in ${build.seconds?.toFixed(0)} s (log: ${build.logPath})\n`

@@ -9,6 +9,7 @@ import { guestMemoryOf, pinFromField } from "../../core/plan/vm-options.js";
 import { parseAcceleratorRequest } from "../../core/qemu/accelerator.js";
 import { parseVmName } from "../../live/live-paths.js";
 import { upVm, type UpOptions } from "../../live/vm-up.js";
+import type { LiveVmState } from "../../live/vm-state.js";
 import type { CliIo } from "../io.js";
 import { readUserFile } from "../../util/user-file.js";
 import { loadPlanFile } from "../load-plan.js";
@@ -94,6 +95,39 @@ function machineFromFlags(options: UpCliOptions): Machine {
   };
 }
 
+/** The user's virtio_balloon.ko, read (and refused in one line) before anything boots. */
+async function balloonModuleOf(path: string | undefined): Promise<UpOptions["balloonModule"]> {
+  if (path === undefined) return undefined;
+  return {
+    path,
+    ...(await readUserFile(path, "balloon module", "pass a built virtio_balloon.ko")),
+  };
+}
+
+/** What `up` prints: the VM, and how to reach and stop it. */
+function howToReach(state: LiveVmState, dir: string, upMs: number): string {
+  const name = state.name;
+  const nameArg = name === "default" ? "" : ` ${name}`;
+  return [
+    `VM ${name} is up: QEMU pid ${state.qemu?.pid ?? "?"}, ${state.accelerator}, ${state.memoryMiB} MiB, ${state.vcpus} vCPUs, kernel ${state.kernel.name} (${state.kernel.release}), balloon bits requested: ${state.requestedBits.join(", ") || "none"}${state.balloonModule === undefined ? "" : `, balloon module ${state.balloonModule.path}`}`,
+    `  SSH answered ${((state.bootToSshMs ?? 0) / 1000).toFixed(1)} s after QEMU started (up took ${(upMs / 1000).toFixed(1)} s)`,
+    ...(state.pinning === undefined
+      ? []
+      : [
+          `  pinned:   ${state.pinning.vcpus.map((v) => `vCPU ${v.vcpu} -> CPU ${v.cpu}`).join(", ")}; QEMU's other threads -> CPUs ${state.pinning.others.cpus} (verified in /proc)`,
+        ]),
+    `  shell:    balloon-bench shell${nameArg}`,
+    `  exec:     balloon-bench exec${nameArg} -- uname -r`,
+    `  balloon:  balloon-bench balloon${nameArg} status | set SIZE | stats`,
+    `  qmp:      balloon-bench qmp${nameArg} query-status   (socket ${state.qmpSocket})`,
+    `  profile:  balloon-bench profile${nameArg} --size 256`,
+    `  ssh:      ssh -i ${state.clientKeyPath} -p ${state.sshPort ?? "?"} -o UserKnownHostsFile=${state.knownHostsPath ?? ""} -o StrictHostKeyChecking=yes root@127.0.0.1`,
+    `  stop:     balloon-bench down${nameArg}`,
+    `  state:    ${dir}`,
+    "",
+  ].join("\n");
+}
+
 /** `balloon-bench up`: a VM booted as `run` boots it, left running; prints how to reach it. */
 export async function upCommand(
   options: UpCliOptions,
@@ -115,14 +149,7 @@ export async function upCommand(
   const vcpus = parsePositiveInt(options.vcpus, "--vcpus", 1, 2);
   const pin = options.pin === undefined ? machine.pin : pinFromField(options.pin, vcpus, "--pin");
   if (pin !== undefined) checkPinCount(pin, vcpus, options.pin === undefined ? "vm.pin" : "--pin");
-  const modulePath = machine.balloonModulePath;
-  const balloonModule =
-    modulePath === undefined
-      ? undefined
-      : {
-          path: modulePath,
-          ...(await readUserFile(modulePath, "balloon module", "pass a built virtio_balloon.ko")),
-        };
+  const balloonModule = await balloonModuleOf(machine.balloonModulePath);
   const started = Date.now();
   const { state, dir } = await upVm(
     {
@@ -139,26 +166,5 @@ export async function upCommand(
     },
     (line) => io.stderr(`${line}\n`),
   );
-  const name = state.name;
-  const nameArg = name === "default" ? "" : ` ${name}`;
-  io.stdout(
-    [
-      `VM ${name} is up: QEMU pid ${state.qemu?.pid ?? "?"}, ${state.accelerator}, ${state.memoryMiB} MiB, ${state.vcpus} vCPUs, kernel ${state.kernel.name} (${state.kernel.release}), balloon bits requested: ${state.requestedBits.join(", ") || "none"}${state.balloonModule === undefined ? "" : `, balloon module ${state.balloonModule.path}`}`,
-      `  SSH answered ${((state.bootToSshMs ?? 0) / 1000).toFixed(1)} s after QEMU started (up took ${((Date.now() - started) / 1000).toFixed(1)} s)`,
-      ...(state.pinning === undefined
-        ? []
-        : [
-            `  pinned:   ${state.pinning.vcpus.map((v) => `vCPU ${v.vcpu} -> CPU ${v.cpu}`).join(", ")}; QEMU's other threads -> CPUs ${state.pinning.others.cpus} (verified in /proc)`,
-          ]),
-      `  shell:    balloon-bench shell${nameArg}`,
-      `  exec:     balloon-bench exec${nameArg} -- uname -r`,
-      `  balloon:  balloon-bench balloon${nameArg} status | set SIZE | stats`,
-      `  qmp:      balloon-bench qmp${nameArg} query-status   (socket ${state.qmpSocket})`,
-      `  profile:  balloon-bench profile${nameArg} --size 256`,
-      `  ssh:      ssh -i ${state.clientKeyPath} -p ${state.sshPort ?? "?"} -o UserKnownHostsFile=${state.knownHostsPath ?? ""} -o StrictHostKeyChecking=yes root@127.0.0.1`,
-      `  stop:     balloon-bench down${nameArg}`,
-      `  state:    ${dir}`,
-      "",
-    ].join("\n"),
-  );
+  io.stdout(howToReach(state, dir, Date.now() - started));
 }

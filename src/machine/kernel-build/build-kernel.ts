@@ -5,6 +5,11 @@ import { execa } from "execa";
 import { EnvironmentError } from "../../core/errors.js";
 import { buildKey, inputKey, sha256Hex, type SourceIdentity } from "../../core/kernel/build-key.js";
 import {
+  NO_PROGRESS,
+  advanceMakeProgress,
+  type MakeProgress,
+} from "../../core/kernel/make-progress.js";
+import {
   DEFAULT_CONFIG_TARGETS,
   checkRequiredOptions,
   defaultConfigArgs,
@@ -56,6 +61,8 @@ export interface BuildKernelOptions extends KernelBuildRequest {
   readonly cacheRoot: string;
   /** One line per stage. */
   readonly progress?: ((line: string) => void) | undefined;
+  /** The compile's progress as Kbuild prints it (for a live line on a terminal). */
+  readonly onCompile?: ((progress: MakeProgress) => void) | undefined;
 }
 
 /** What one build is made of, once the inputs are read and the source identified. */
@@ -159,7 +166,18 @@ async function compile(ctx: BuildContext, work: BuildWork): Promise<string> {
   const detail = `make -j${make.jobs}${make.ccache ? " (ccache)" : ""} ${BUILD_TARGETS.join(" ")}`;
   stage(ctx, 3, "build", `${detail} (log: ${work.logPath})`);
   const started = Date.now();
-  await work.make("build", makeArgv(BUILD_TARGETS, make));
+  const onCompile = ctx.options.onCompile;
+  let compiled = NO_PROGRESS;
+  await work.make(
+    "build",
+    makeArgv(BUILD_TARGETS, make),
+    onCompile === undefined
+      ? undefined
+      : (line) => {
+          const next = advanceMakeProgress(compiled, line);
+          if (next !== compiled) onCompile((compiled = next));
+        },
+  );
   await work.log(`build took ${formatDuration(Date.now() - started)}`);
   const release = await work.makeValue(makeArgv(["kernelrelease"], make));
   if (release === "") throw new EnvironmentError("make kernelrelease printed nothing");

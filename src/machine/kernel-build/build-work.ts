@@ -1,8 +1,27 @@
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
 import { copyFile, mkdir, open, readFile, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { execa } from "execa";
 import { describeMakeFailure } from "../../core/kernel/kernel-build-plan.js";
 import type { BuildCache } from "./build-cache.js";
+
+/** Appends each line of `input` to the log and hands it to `onLine`; resolves once all are written. */
+async function tapLines(
+  input: NodeJS.ReadableStream | null,
+  logPath: string,
+  onLine: (line: string) => void,
+): Promise<void> {
+  if (input === null) return;
+  const out = createWriteStream(logPath, { flags: "a" });
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    if (!out.write(`${line}\n`)) await once(out, "drain");
+    onLine(line);
+  }
+  out.end();
+  await once(out, "close");
+}
 
 /**
  * One build in progress: its folder under CACHE/kernel-builds/tmp (named with the pid, so a
@@ -37,18 +56,30 @@ export class BuildWork {
     await this.handle.write(line.endsWith("\n") ? line : `${line}\n`);
   }
 
-  /** make in the source copy, output appended to the log; a failure shows make's own error. */
-  async make(step: string, argv: readonly string[]): Promise<void> {
+  /**
+   * make in the source copy, output appended to the log; a failure shows make's own error.
+   * `onLine` also sees each stdout line (the live progress of a build).
+   */
+  async make(
+    step: string,
+    argv: readonly string[],
+    onLine?: (line: string) => void,
+  ): Promise<void> {
     await this.log(`$ make ${argv.join(" ")}`);
-    const result = await execa("make", [...argv], {
+    // Both appended to the log (O_APPEND: make's lines stay whole and in order).
+    const log = { file: this.logPath, append: true } as const;
+    const child = execa("make", [...argv], {
       cwd: this.src,
       reject: false,
       stdin: "ignore",
-      // Both appended to the log (O_APPEND: make's lines stay whole and in order).
-      stdout: { file: this.logPath, append: true },
-      stderr: { file: this.logPath, append: true },
+      stdout: onLine === undefined ? log : "pipe",
+      stderr: log,
       env: { LC_ALL: "C" },
     });
+    // With a listener, stdout reaches the log a whole line at a time, in order, through us.
+    const tap = onLine === undefined ? undefined : tapLines(child.stdout, this.logPath, onLine);
+    const result = await child;
+    await tap;
     if (result.exitCode === 0) return;
     const text = await readFile(this.logPath, "utf8");
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
