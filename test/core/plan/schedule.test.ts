@@ -80,6 +80,22 @@ describe("the interleaved schedule", () => {
     ]);
   });
 
+  it("shuffles each round on its own, small seeds too: rounds 1 and 2 agree for about half the seeds", () => {
+    const two = parse(`iterations: 4
+rounds: 4
+kernels: [{ name: a, path: "debian:amd64" }, { name: b, path: "debian:amd64" }]
+`);
+    const order = (seed: number, round: number) =>
+      buildSchedule(two, planCells(two), seed)
+        .boots.filter((b) => b.round === round)
+        .map((b) => b.kernel)
+        .join();
+    let same = 0;
+    for (let seed = 0; seed < 400; seed++) if (order(seed, 1) === order(seed, 2)) same += 1;
+    // Independent rounds: Binomial(400, 0.5), 200 ± 10; 4.5 sd either way is [155, 245].
+    expect(same).to.be.within(155, 245);
+  });
+
   it("leaves out what is on disk and keeps warm-ups for a partly done boot", () => {
     const schedule = buildSchedule(plan, cells, 42);
     const done = new Set([
