@@ -111,23 +111,31 @@ async function freshGuestStats(
   }
 }
 
-/** The measured step in one SSH exec; a failure of ours or perf's is a GuestCommandError. */
-async function perfIteration(ctx: IterationContext, step: IterationStep) {
+/**
+ * The settle, then the measured step in one SSH exec, both under the watchdog; a failure of
+ * ours or perf's is a GuestCommandError.
+ */
+async function settleAndMeasure(ctx: IterationContext, step: IterationStep) {
   const { session, plan, workload } = ctx;
-  const exec = session.exec(
-    perfIterationArgv({
+  const work = (async () => {
+    const settled = await settleBeforePerf(session, ctx.settle);
+    const argv = perfIterationArgv({
       events: plan.events,
       sizeMiB: workload.sizeMiB,
       huge: workload.pages === "hugetlb",
       csvPath: ctx.guestCsv,
       vmstat: plan.vmstat,
-    }),
-    { timeoutMs: iterationTimeoutMs(plan, workload) },
-  );
-  // A hung QEMU answers no QMP: noticed in seconds, not when the SSH command times out.
-  const { value: result, stall } = await watchIteration(session, exec, {
+    });
+    return {
+      settled,
+      result: await session.exec(argv, { timeoutMs: iterationTimeoutMs(plan, workload) }),
+    };
+  })();
+  // A hung QEMU answers no QMP: noticed in seconds, not when an SSH command times out.
+  const { value, stall } = await watchIteration(session, work, {
     hangTimeoutMs: plan.hangTimeoutMs ?? HANG_TIMEOUT_MS,
   });
+  const { settled, result } = value;
   if (result.exitCode !== 0) {
     throw new GuestCommandError(
       ["perf", "stat", "...", GUEST_ALLOC_ONCE, String(workload.sizeMiB)],
@@ -146,7 +154,7 @@ async function perfIteration(ctx: IterationContext, step: IterationStep) {
       `expected ${step.perfRun + 1} runs in the perf CSV, found ${runs.length}`,
     );
   }
-  return { result, last, stall };
+  return { settled, result, last, stall };
 }
 
 /**
@@ -164,8 +172,7 @@ export async function runIteration(
   // Host load from before the settle: QEMU's work on reported pages counts as interference.
   const hostBefore = await session.hostSample?.();
   const t0 = Date.now();
-  const settled = await settleBeforePerf(session, ctx.settle);
-  const { result, last, stall } = await perfIteration(ctx, step);
+  const { settled, result, last, stall } = await settleAndMeasure(ctx, step);
   const wallMs = Date.now() - t0;
   const hostAfter =
     hostBefore === undefined ? undefined : await session.hostSample?.({ numa: true });

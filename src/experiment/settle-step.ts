@@ -52,7 +52,9 @@ export async function settleBeforePerf(
   settle: SettleMode,
 ): Promise<SettleOutcome> {
   const beforeBytes = await session.hostRssBytes();
-  const result = await session.exec(prepareArgv(settle), { timeoutMs: 60_000 });
+  // The guest's own sleep, plus a minute for drop_caches and the flush.
+  const timeoutMs = (settle.method === "sleep" ? settle.ms : 0) + 60_000;
+  const result = await session.exec(prepareArgv(settle), { timeoutMs });
   if (result.exitCode !== 0) {
     throw new GuestCommandError(
       ["sh", "-c", "(drop caches, flush or settle)"],
