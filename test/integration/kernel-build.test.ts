@@ -1,7 +1,6 @@
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { execa } from "execa";
 import { UsageError } from "../../src/core/errors.js";
@@ -21,51 +20,28 @@ import { parseMbox } from "../../src/core/kernel/mbox.js";
 import { KernelBuildError } from "../../src/core/kernel/kernel-build-plan.js";
 import { cacheDir } from "../../src/util/paths.js";
 import { runCli } from "../helpers/cli.js";
+import {
+  TEST_KERNEL_DIR,
+  SMALL_RUN,
+  THP_NEVER_MBOX,
+  exists,
+  fakeKernelRepo,
+  git,
+  linuxSource61,
+  snapshot,
+  staleSeries,
+} from "../helpers/kernel-trees.js";
 
 /**
  * Kernel builds from source trees, and kernels as users have them (unpacked Debian packages).
  *
- * The tests that compile Linux (linux-source-6.1 with the default guest config: ~11 min on an
- * idle 2-core machine cold, a few minutes with ccache warm) run when BB_KERNEL_BUILD_TESTS=1;
- * the others always run. Sources and packages are fetched with apt into BB_TEST_KERNEL_DIR
- * (default ~/.cache/balloon-bench-test-kernels) once per machine.
+ * The tests that compile Linux (linux-source-6.1 with the default guest config; tagged
+ * @kernel-build) build into the user's cache, so after the first run on a machine they find
+ * their builds there. Sources and packages are fetched with apt into BB_TEST_KERNEL_DIR (default
+ * ~/.cache/balloon-bench-test-kernels) once per machine.
  */
-const TEST_DIR =
-  process.env.BB_TEST_KERNEL_DIR ?? join(homedir(), ".cache", "balloon-bench-test-kernels");
-const REAL_BUILDS = process.env.BB_KERNEL_BUILD_TESTS === "1";
-
-const git = (cwd: string, args: string[]) =>
-  execa("git", ["-C", cwd, ...args], {
-    env: {
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@example.invalid",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@example.invalid",
-    },
-  });
 
 const noLog = (): Promise<void> => Promise.resolve();
-
-/** Every path under dir with size and mtime: equal before and after means nothing was written. */
-async function snapshot(dir: string): Promise<string> {
-  const { stdout } = await execa("find", [dir, "-printf", "%p %s %T@\\n"]);
-  return stdout.split("\n").sort().join("\n");
-}
-
-/** A tiny stand-in for a kernel git checkout (enough for source export and patch application). */
-async function fakeKernelRepo(dir: string): Promise<string> {
-  const repo = join(dir, "linux");
-  await mkdir(join(repo, "mm"), { recursive: true });
-  await writeFile(join(repo, "Makefile"), "all:\n");
-  await writeFile(join(repo, "Kconfig"), "");
-  await writeFile(join(repo, "mm/huge_memory.c"), "a\nb\nc\n");
-  await execa("git", ["init", "-q", "-b", "main", repo]);
-  await git(repo, ["add", "."]);
-  await git(repo, ["commit", "-qm", "base"]);
-  await writeFile(join(repo, "mm/huge_memory.c"), "a\nB\nc\n");
-  await git(repo, ["commit", "-qam", "mm: thp: change b"]);
-  return repo;
-}
 
 describe("kernel sources as users have them @integration", function () {
   this.timeout(120_000);
@@ -138,12 +114,7 @@ describe("kernel sources as users have them @integration", function () {
   it("refuses a series that does not apply with one line naming the patch and the file", async () => {
     const repo = await fakeKernelRepo(join(dir, "am"));
     // A patch written against the old content of mm/huge_memory.c.
-    await git(repo, ["checkout", "-q", "-b", "old", "HEAD~1"]);
-    await writeFile(join(repo, "mm/huge_memory.c"), "a\nb changed\nc\n");
-    await git(repo, ["commit", "-qam", "mm: thp: default to never"]);
-    const { stdout: mbox } = await git(repo, ["format-patch", "-1", "--stdout"]);
-    await git(repo, ["checkout", "-q", "main"]);
-    await writeFile(join(dir, "series.mbox"), `${mbox}\n`);
+    await staleSeries(repo, join(dir, "series.mbox"));
     const before = await snapshot(repo);
     const cache = join(dir, "cache");
     // The work folder of an interrupted build (its process is gone) is removed, never used.
@@ -214,150 +185,94 @@ describe("kernel sources as users have them @integration", function () {
   });
 });
 
-/** linux-source-6.1 from bookworm, unpacked once under TEST_DIR (apt-get download, no install). */
-async function linuxSource61(): Promise<string> {
-  if (process.env.BB_TEST_KERNEL_TREE !== undefined) return process.env.BB_TEST_KERNEL_TREE;
-  const tree = join(TEST_DIR, "linux-source-6.1");
-  if (await exists(join(tree, "Makefile"))) return tree;
-  const work = `${tree}.partial`;
-  await rm(work, { recursive: true, force: true });
-  await mkdir(work, { recursive: true });
-  await execa("apt-get", ["download", "linux-source-6.1"], { cwd: work });
-  const deb = (await readdir(work)).find((f) => f.endsWith(".deb"));
-  if (deb === undefined) throw new Error("apt-get download linux-source-6.1 left no .deb");
-  await execa("dpkg-deb", ["-x", join(work, deb), join(work, "pkg")]);
-  await execa("tar", ["-xJf", join(work, "pkg/usr/src/linux-source-6.1.tar.xz"), "-C", work]);
-  await execa("mv", [join(work, "linux-source-6.1"), tree]);
-  await rm(work, { recursive: true, force: true });
-  return tree;
-}
+/** linux-source-6.1 from bookworm, unpacked once under TEST_KERNEL_DIR (apt-get download, no install). */
+/** One small boot of one iteration: the kernel boots, reaches SSH and measures. */
+const runOnce = (kernel: string, out: string) =>
+  runCli([
+    "run",
+    "--kernel",
+    kernel,
+    "--iterations",
+    "1",
+    "--rounds",
+    "1",
+    ...SMALL_RUN,
+    "--out",
+    out,
+  ]);
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
+describe("kernel build of linux-source-6.1 @integration @kernel-build", function () {
+  this.timeout(4 * 3600_000);
+  let dir: string;
+  let tree: string;
+  // The tool's own cache, which the CLI's builds (kernel-validate.test.ts) use too: one cold build.
+  const cache = cacheDir();
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "bb-kbuild-real-"));
+    tree = await linuxSource61();
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
-/** The one-line THP-never patch, as `git format-patch` wrote it against linux-source-6.1. */
-const THP_NEVER_MBOX = fileURLToPath(
-  new URL("../fixtures/kernel/series/thp-never-6.1.mbox", import.meta.url),
-);
+  it("refuses a fragment that disables CONFIG_VIRTIO_BALLOON, naming it and the fragment", async () => {
+    const fragment = join(dir, "no-balloon.config");
+    await writeFile(fragment, "# CONFIG_VIRTIO_BALLOON is not set\n");
+    const error = await buildKernel({ tree, fragments: [fragment], cacheRoot: cache }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(UsageError);
+    expect((error as Error).message).to.equal(
+      `CONFIG_VIRTIO_BALLOON is not set in the resulting .config (your fragment ${fragment} disables it); the tool needs it: it is the device under test`,
+    );
+  });
 
-(REAL_BUILDS ? describe : describe.skip)(
-  "kernel build of linux-source-6.1 @integration",
-  function () {
-    this.timeout(4 * 3600_000);
-    let dir: string;
-    let tree: string;
-    // The tool's own cache, which the CLI's builds (kernel-validate.test.ts) use too: one cold build.
-    const cache = cacheDir();
-    before(async () => {
-      dir = await mkdtemp(join(tmpdir(), "bb-kbuild-real-"));
-      tree = await linuxSource61();
-    });
-    after(async () => {
-      await rm(dir, { recursive: true, force: true });
-    });
+  let built: KernelBuild;
+  it("builds bzImage + modules with the default guest config, and finds it in the cache the second time", async () => {
+    const before = await snapshot(tree);
+    const lines: string[] = [];
+    built = await buildKernel({ tree, cacheRoot: cache, progress: (l) => lines.push(l) });
+    expect(built.release).to.match(/^6\.1\.\d+/);
+    expect(await exists(built.bzImagePath)).to.equal(true);
+    expect(
+      await exists(join(built.modulesDir, "lib/modules", built.release, "modules.dep")),
+    ).to.equal(true);
+    expect(built.identity.contentSha256).to.match(/^[0-9a-f]{64}$/);
+    expect(await snapshot(tree)).to.equal(before);
+    const started = Date.now();
+    const again = await buildKernel({ tree, cacheRoot: cache });
+    expect(again.cached).to.equal(true);
+    expect(again.bzImagePath).to.equal(built.bzImagePath);
+    expect(Date.now() - started).to.be.below(60_000);
+  });
 
-    it("refuses a fragment that disables CONFIG_VIRTIO_BALLOON, naming it and the fragment", async () => {
-      const fragment = join(dir, "no-balloon.config");
-      await writeFile(fragment, "# CONFIG_VIRTIO_BALLOON is not set\n");
-      const error = await buildKernel({ tree, fragments: [fragment], cacheRoot: cache }).catch(
-        (e: unknown) => e,
-      );
-      expect(error).to.be.instanceOf(UsageError);
-      expect((error as Error).message).to.equal(
-        `CONFIG_VIRTIO_BALLOON is not set in the resulting .config (your fragment ${fragment} disables it); the tool needs it: it is the device under test`,
-      );
-    });
+  it("boots the built kernel with the tool", async () => {
+    const out = join(dir, "run-built");
+    const result = await runOnce(`mine=${built.bzImagePath},modules=${built.modulesDir}`, out);
+    expect(result.exitCode, result.stderr).to.equal(0);
+    expect(result.stderr).to.contain(`mine (${built.release})`);
+  });
 
-    let built: KernelBuild;
-    it("builds bzImage + modules with the default guest config, and finds it in the cache the second time", async () => {
-      const before = await snapshot(tree);
-      const lines: string[] = [];
-      built = await buildKernel({ tree, cacheRoot: cache, progress: (l) => lines.push(l) });
-      expect(built.release).to.match(/^6\.1\.\d+/);
-      expect(await exists(built.bzImagePath)).to.equal(true);
-      expect(
-        await exists(join(built.modulesDir, "lib/modules", built.release, "modules.dep")),
-      ).to.equal(true);
-      expect(built.identity.contentSha256).to.match(/^[0-9a-f]{64}$/);
-      expect(await snapshot(tree)).to.equal(before);
-      const started = Date.now();
-      const again = await buildKernel({ tree, cacheRoot: cache });
-      expect(again.cached).to.equal(true);
-      expect(again.bzImagePath).to.equal(built.bzImagePath);
-      expect(Date.now() - started).to.be.below(60_000);
-    });
-
-    it("boots the built kernel with the tool", async () => {
-      const out = join(dir, "run-built");
-      const result = await runCli([
-        "run",
-        "--kernel",
-        `mine=${built.bzImagePath},modules=${built.modulesDir}`,
-        ...[
-          "--iterations",
-          "1",
-          "--rounds",
-          "1",
-          "--size",
-          "32",
-          "--memory",
-          "1024",
-          "--vcpus",
-          "1",
-          "--settle",
-          "200",
-        ],
-        "--out",
-        out,
-      ]);
-      expect(result.exitCode, result.stderr).to.equal(0);
-      expect(result.stderr).to.contain(`mine (${built.release})`);
-    });
-
-    it("builds the THP-never patch on top (git apply on the copy) and the guest boots with THP never", async () => {
-      const series = THP_NEVER_MBOX;
-      const patched = await buildKernel({ tree, patches: [series], cacheRoot: cache });
-      expect(patched.key).to.not.equal(built.key);
-      expect(patched.identity.patches.map((p) => p.subject)).to.deep.equal([
-        "mm: thp: make never the built-in default",
-      ]);
-      const out = join(dir, "run-patched");
-      const result = await runCli([
-        "run",
-        "--kernel",
-        `patched=${patched.bzImagePath},modules=${patched.modulesDir}`,
-        ...[
-          "--iterations",
-          "1",
-          "--rounds",
-          "1",
-          "--size",
-          "32",
-          "--memory",
-          "1024",
-          "--vcpus",
-          "1",
-          "--settle",
-          "200",
-        ],
-        "--out",
-        out,
-      ]);
-      expect(result.exitCode, result.stderr).to.equal(0);
-      expect(await readFile(join(out, "manifest.json"), "utf8")).to.match(
-        /"thp":\s*"[^"]*\[never\]/,
-      );
-    });
-  },
-);
+  it("builds the THP-never patch on top (git apply on the copy) and the guest boots with THP never", async () => {
+    const series = THP_NEVER_MBOX;
+    const patched = await buildKernel({ tree, patches: [series], cacheRoot: cache });
+    expect(patched.key).to.not.equal(built.key);
+    expect(patched.identity.patches.map((p) => p.subject)).to.deep.equal([
+      "mm: thp: make never the built-in default",
+    ]);
+    const out = join(dir, "run-patched");
+    const result = await runOnce(
+      `patched=${patched.bzImagePath},modules=${patched.modulesDir}`,
+      out,
+    );
+    expect(result.exitCode, result.stderr).to.equal(0);
+    expect(await readFile(join(out, "manifest.json"), "utf8")).to.match(/"thp":\s*"[^"]*\[never\]/);
+  });
+});
 
 /** Debian 13's current amd64 kernel package through a private apt configuration (the host's apt is left alone). */
 async function debian13Kernel(): Promise<{ vmlinuz: string; tree: string }> {
-  const root = join(TEST_DIR, "trixie-apt");
+  const root = join(TEST_KERNEL_DIR, "trixie-apt");
   await mkdir(join(root, "lists/partial"), { recursive: true });
   await mkdir(join(root, "cache/archives/partial"), { recursive: true });
   await writeFile(join(root, "sources.list"), "deb http://deb.debian.org/debian trixie main\n");
@@ -376,7 +291,7 @@ async function debian13Kernel(): Promise<{ vmlinuz: string; tree: string }> {
   }
   const show = await execa("apt-cache", [...apt, "show", "--no-all-versions", "linux-image-amd64"]);
   const pkg = parseMetapackageDepends("amd64", show.stdout);
-  const tree = join(TEST_DIR, `${pkg.packageName}_${pkg.version}`);
+  const tree = join(TEST_KERNEL_DIR, `${pkg.packageName}_${pkg.version}`);
   const release = pkg.packageName.replace(/^linux-image-/, "");
   const vmlinuz = join(tree, "boot", `vmlinuz-${release}`);
   if (!(await exists(vmlinuz))) {
@@ -407,27 +322,7 @@ describe("kernel packages as users unpack them, booted with no manual step @inte
 
   async function boot(name: string, vmlinuz: string, modules: string): Promise<string> {
     const out = join(dir, name);
-    const result = await runCli([
-      "run",
-      "--kernel",
-      `${name}=${vmlinuz},modules=${modules}`,
-      ...[
-        "--iterations",
-        "1",
-        "--rounds",
-        "1",
-        "--size",
-        "32",
-        "--memory",
-        "1024",
-        "--vcpus",
-        "1",
-        "--settle",
-        "200",
-      ],
-      "--out",
-      out,
-    ]);
+    const result = await runOnce(`${name}=${vmlinuz},modules=${modules}`, out);
     expect(result.exitCode, result.stderr).to.equal(0);
     return result.stderr;
   }

@@ -2,14 +2,15 @@
  * What identifies a kernel build, and the cache keys made of it. Pure.
  *
  * Two keys: the *input key* (source identity + the config inputs + compiler) is known before
- * anything is configured, so a repeated call finds its build at once; the *build key* (source
- * identity + hash of the final .config + compiler) names the cache entry, so two config inputs
- * that end in the same .config share one build.
+ * anything is configured, so a repeated call finds its build at once; the *build key* (content
+ * of the source as compiled + hash of the final .config + compiler) names the cache entry, so two
+ * ways of naming the same files, or two config inputs that end in the same .config, share one
+ * build.
  */
 import { createHash } from "node:crypto";
 
 /** Bump when the build steps change in a way the identity does not capture. */
-export const BUILD_FORMAT = 1;
+export const BUILD_FORMAT = 2;
 
 export interface PatchIdentity {
   readonly subject: string;
@@ -77,16 +78,34 @@ export function inputKey(source: SourceIdentity, config: ConfigInputs, compiler:
   ).slice(0, 24);
 }
 
-/** Names the cache entry: the source, the final .config, the compiler. */
+/**
+ * Known once the source copy is made (before configuring): finds the build of the same files
+ * made from the same config inputs under another name (a commit and an unpacked copy of it).
+ */
+export function filesInputKey(
+  builtSourceSha256: string,
+  config: ConfigInputs,
+  compiler: string,
+): string {
+  return sha256Hex(
+    canonical({ format: BUILD_FORMAT, files: builtSourceSha256, config, compiler }),
+  ).slice(0, 24);
+}
+
+/**
+ * Names the cache entry: the files compiled (the source copy with the series applied, without
+ * .git), the final .config, the compiler. Not how the source was named: a commit and an unpacked
+ * copy of it, or a series applied to either, are one build.
+ */
 export function buildKey(
-  source: SourceIdentity,
+  builtSourceSha256: string,
   finalConfigSha256: string,
   compiler: string,
 ): string {
   return sha256Hex(
     canonical({
       format: BUILD_FORMAT,
-      source: sourcePart(source),
+      source: builtSourceSha256,
       config: finalConfigSha256,
       compiler,
     }),

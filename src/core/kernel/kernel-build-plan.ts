@@ -27,6 +27,11 @@ export interface KernelBuildIdentity {
   readonly patches: readonly PatchIdentity[];
   readonly dirtyDiffSha256?: string | undefined;
   readonly contentSha256?: string | undefined;
+  /**
+   * sha256 over the files compiled (the source copy after the series and uncommitted changes,
+   * .git left out; hashed as contentSha256 is): what the build cache is keyed by.
+   */
+  readonly builtSourceSha256?: string | undefined;
   readonly configSha256: string;
   readonly compiler: string;
 }

@@ -100,11 +100,47 @@ export const DEFAULT_DISABLED = [
   "DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT",
 ] as const;
 
+/**
+ * Hardware a QEMU guest of the tool never has (it gets virtio devices and a serial console
+ * only), switched off by default: defconfig builds them for real machines, and they are about
+ * half of its compile. A user who needs one passes a --fragment (or --config).
+ */
+export const GUEST_ABSENT_HARDWARE = [
+  "DRM", // graphics (i915 alone is hundreds of files)
+  "AGP",
+  "FB",
+  "SOUND",
+  "USB_SUPPORT",
+  "HID",
+  "INPUT_KEYBOARD",
+  "INPUT_MOUSE",
+  "INPUT_JOYSTICK",
+  "INPUT_TABLET",
+  "INPUT_TOUCHSCREEN",
+  "INPUT_MISC",
+  "WLAN",
+  "WIRELESS",
+  "CFG80211",
+  "MAC80211",
+  "RFKILL",
+  "ETHERNET", // NIC drivers: the guest's network is virtio-net
+  "FIREWIRE",
+  "ATA", // disk controllers: the guest's disks are virtio-blk
+  "SCSI",
+  "MD",
+  "PCCARD",
+  "MACINTOSH_DRIVERS",
+  "I2C",
+  "WATCHDOG",
+  "NETFILTER", // firewalling: the guest is only reached over user-mode networking
+  "NETWORK_FILESYSTEMS",
+] as const;
+
 /** `scripts/config` arguments applied after the default targets, before `make olddefconfig`. */
 export function defaultConfigArgs(): string[] {
   const args: string[] = [];
   for (const option of REQUIRED_OPTIONS) args.push("--enable", option.name);
-  for (const name of DEFAULT_DISABLED) args.push("--disable", name);
+  for (const name of [...DEFAULT_DISABLED, ...GUEST_ABSENT_HARDWARE]) args.push("--disable", name);
   args.push("--enable", "DEBUG_INFO_NONE");
   return args;
 }

@@ -57,16 +57,22 @@ const scenarioSchema = z.discriminatedUnion("kind", [
 export const CELL_STATUSES = ["pending", "running", "complete", "failed", "interrupted"] as const;
 export type CellStatus = (typeof CELL_STATUSES)[number];
 
-/** A kernel built from a source tree: what it was made of (kernel build, --kernel NAME=build:). */
-export const builtKernelSchema = z.object({
-  tree: z.string(),
-  ref: z.string().optional(),
+/** What a kernel build was made of (kernel-build-plan.ts's KernelBuildIdentity). */
+export const kernelBuildIdentitySchema = z.object({
   commit: z.string().optional(),
   patches: z.array(z.object({ subject: z.string(), sha256: z.string() })),
   dirtyDiffSha256: z.string().optional(),
   contentSha256: z.string().optional(),
+  builtSourceSha256: z.string().optional(),
   configSha256: z.string(),
   compiler: z.string(),
+});
+
+/** A kernel built from a source tree: what it was made of (kernel build, --kernel NAME=build:). */
+export const builtKernelSchema = z.object({
+  tree: z.string(),
+  ref: z.string().optional(),
+  ...kernelBuildIdentitySchema.shape,
   key: z.string(),
 });
 

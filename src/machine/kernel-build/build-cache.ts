@@ -1,8 +1,10 @@
-import { readFile, readdir, rm, stat } from "node:fs/promises";
+import { readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { KernelBuildIdentity } from "../../core/kernel/kernel-build-plan.js";
+import { kernelBuildIdentitySchema } from "../../core/results-format/manifest.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
+import { pathExists } from "../../util/path-exists.js";
 
 /**
  * The kernel build cache: CACHE/kernel-builds/KEY holds one finished build (bzImage, modules/,
@@ -33,14 +35,7 @@ export const buildRecordSchema = z.object({
   format: z.literal(1),
   key: z.string(),
   release: z.string(),
-  identity: z.object({
-    commit: z.string().optional(),
-    patches: z.array(z.object({ subject: z.string(), sha256: z.string() })),
-    dirtyDiffSha256: z.string().optional(),
-    contentSha256: z.string().optional(),
-    configSha256: z.string(),
-    compiler: z.string(),
-  }),
+  identity: kernelBuildIdentitySchema,
   tree: z.string(),
   ref: z.string().optional(),
   config: z.string(),
@@ -72,20 +67,19 @@ export function buildCacheOf(cacheRoot: string): BuildCache {
   };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-export function resultOf(cache: BuildCache, record: BuildRecord, cached: boolean): KernelBuild {
+/** The entry as the requester sees it: its own source identity (the entry may be another's). */
+export function resultOf(
+  cache: BuildCache,
+  record: BuildRecord,
+  cached: boolean,
+  identity: KernelBuildIdentity,
+): KernelBuild {
   const entry = join(cache.root, record.key);
   return {
     bzImagePath: join(entry, "bzImage"),
     modulesDir: join(entry, "modules"),
     release: record.release,
-    identity: record.identity,
+    identity,
     cached,
     logPath: join(entry, "build.log"),
     configPath: join(entry, "config"),
@@ -101,7 +95,7 @@ export async function readEntry(cache: BuildCache, key: string): Promise<BuildRe
     const parsed = buildRecordSchema.safeParse(
       JSON.parse(await readFile(join(entry, RECORD_NAME), "utf8")),
     );
-    if (!parsed.success || !(await exists(join(entry, "bzImage")))) return undefined;
+    if (!parsed.success || !(await pathExists(join(entry, "bzImage")))) return undefined;
     return parsed.data;
   } catch {
     return undefined;

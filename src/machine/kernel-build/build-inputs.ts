@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { execa } from "execa";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import { compilerIdentity, sha256Hex, type ConfigInputs } from "../../core/kernel/build-key.js";
@@ -10,6 +10,7 @@ import {
 import { describeDefaultRecipe, type ConfigInput } from "../../core/kernel/kernel-config.js";
 import { parseMbox, type MboxPatch } from "../../core/kernel/mbox.js";
 import { inspectSource, readPatchFiles, type InspectedSource } from "./kernel-source-tree.js";
+import { pathExists } from "../../util/path-exists.js";
 
 /** The request read and checked: every usage error comes from here, before anything slow. */
 export interface CheckedBuildInputs {
@@ -76,13 +77,6 @@ export async function checkBuildInputs(request: KernelBuildRequest): Promise<Che
   return { source, patches, configInputs: inputs, configIds: ids };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 export async function hasCommand(name: string): Promise<boolean> {
   const result = await execa("sh", ["-c", 'command -v "$1"', "sh", name], { reject: false });
   return result.exitCode === 0;
@@ -92,7 +86,7 @@ export async function hasCommand(name: string): Promise<boolean> {
 export async function checkBuildDependencies(): Promise<void> {
   const missing: string[] = [];
   for (const dep of BUILD_DEPENDENCIES) {
-    const ok = dep.kind === "command" ? await hasCommand(dep.name) : await exists(dep.name);
+    const ok = dep.kind === "command" ? await hasCommand(dep.name) : await pathExists(dep.name);
     if (!ok) missing.push(dep.name);
   }
   const hint = missingDependenciesHint(missing);

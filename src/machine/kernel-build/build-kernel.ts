@@ -1,9 +1,15 @@
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { EnvironmentError } from "../../core/errors.js";
-import { buildKey, inputKey, sha256Hex, type SourceIdentity } from "../../core/kernel/build-key.js";
+import {
+  buildKey,
+  filesInputKey,
+  inputKey,
+  sha256Hex,
+  type SourceIdentity,
+} from "../../core/kernel/build-key.js";
 import {
   NO_PROGRESS,
   advanceMakeProgress,
@@ -48,6 +54,8 @@ import {
 } from "./build-inputs.js";
 import { BuildWork } from "./build-work.js";
 import { exportSource, identifySource, type WorkTreeState } from "./kernel-source-tree.js";
+import { hashTreeContent } from "./tree-hash.js";
+import { pathExists } from "../../util/path-exists.js";
 
 export type { KernelBuild } from "./build-cache.js";
 export type { KernelBuildRequest } from "../../core/kernel/kernel-build-plan.js";
@@ -77,8 +85,13 @@ interface BuildContext {
   readonly progress: (line: string) => void;
 }
 
-function identityOf(ctx: BuildContext, configSha256: string): KernelBuildIdentity {
-  const { sourceId: source, compiler } = ctx;
+/** What the manifest records for the requester: its own naming of the source, the files built. */
+function identityOf(
+  source: SourceIdentity,
+  compiler: string,
+  built: { readonly configSha256: string; readonly builtSourceSha256?: string | undefined },
+): KernelBuildIdentity {
+  const files = { builtSourceSha256: built.builtSourceSha256, configSha256: built.configSha256 };
   return source.kind === "git"
     ? {
         commit: source.commit,
@@ -86,29 +99,25 @@ function identityOf(ctx: BuildContext, configSha256: string): KernelBuildIdentit
         ...(source.dirtyDiffSha256 === undefined
           ? {}
           : { dirtyDiffSha256: source.dirtyDiffSha256 }),
-        configSha256,
+        ...files,
         compiler,
       }
-    : { patches: [...source.patches], contentSha256: source.contentSha256, configSha256, compiler };
+    : { patches: [...source.patches], contentSha256: source.contentSha256, ...files, compiler };
 }
 
 function stage(ctx: BuildContext, n: number, name: BuildStage, detail: string): void {
   ctx.progress(`kernel build: [${n}/4] ${name}: ${detail}`);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Stage 1: the source copy with the series applied (the user's tree is only read). */
+/**
+ * Stage 1: the source copy with the series applied (the user's tree is only read), and the hash
+ * of the files it holds.
+ */
 async function prepareSource(
   ctx: BuildContext,
   work: BuildWork,
   workTree: WorkTreeState | undefined,
-): Promise<void> {
+): Promise<string> {
   const { sourceId, checked } = ctx;
   const what =
     sourceId.kind === "git"
@@ -118,9 +127,14 @@ async function prepareSource(
   stage(ctx, 1, "prepare source", `${what}${n === 0 ? "" : ` + ${n} patch${n === 1 ? "" : "es"}`}`);
   await exportSource(checked.source, workTree, checked.patches, work.src, (l) => work.log(l));
   const configured =
-    (await exists(join(work.src, ".config"))) || (await exists(join(work.src, "include/config")));
+    (await pathExists(join(work.src, ".config"))) ||
+    (await pathExists(join(work.src, "include/config")));
   // The user configured or built in that tree: the copy starts from a clean state.
   if (sourceId.kind === "tree" && configured) await work.make("mrproper", ["mrproper"]);
+  // Without .git the release is the Makefile's version for a commit and for an unpacked copy
+  // of it alike, so the same files make the same build (the commit is in the manifest).
+  await rm(join(work.src, ".git"), { recursive: true, force: true });
+  return (await hashTreeContent(work.src, undefined)).sha256;
 }
 
 /** Stage 2: the .config (default guest recipe or --config, then fragments), checked. */
@@ -212,15 +226,25 @@ async function buildAndPublish(
   workTree: WorkTreeState | undefined,
 ): Promise<KernelBuild> {
   const started = Date.now();
-  await prepareSource(ctx, work, workTree);
+  const builtSourceSha256 = await prepareSource(ctx, work, workTree);
+  const filesKey = filesInputKey(builtSourceSha256, ctx.checked.configIds, ctx.compiler);
+  const same = await findByInputs(ctx.cache, filesKey);
+  if (same !== undefined) {
+    // The same files and config inputs under another name: no need to configure either.
+    await rememberInputs(ctx.cache, ctx.inputKey, same.key);
+    ctx.progress(`kernel build: cached ${same.release} (${same.key}, same files)`);
+    return resultOf(ctx.cache, same, true, identityOf(ctx.sourceId, ctx.compiler, same.identity));
+  }
   const configSha256 = sha256Hex(await configure(ctx, work));
-  const key = buildKey(ctx.sourceId, configSha256, ctx.compiler);
+  const key = buildKey(builtSourceSha256, configSha256, ctx.compiler);
+  const identity = identityOf(ctx.sourceId, ctx.compiler, { configSha256, builtSourceSha256 });
   const existing = await readEntry(ctx.cache, key);
   if (existing !== undefined) {
-    // Other inputs, same final .config: the same build.
+    // Other inputs (another naming of the same files, or another config that ends the same).
     await rememberInputs(ctx.cache, ctx.inputKey, key);
-    ctx.progress(`kernel build: cached ${existing.release} (${key}, same .config)`);
-    return resultOf(ctx.cache, existing, true);
+    await rememberInputs(ctx.cache, filesKey, key);
+    ctx.progress(`kernel build: cached ${existing.release} (${key}, same files and .config)`);
+    return resultOf(ctx.cache, existing, true, identity);
   }
   const release = await compile(ctx, work);
   const { options } = ctx;
@@ -228,7 +252,7 @@ async function buildAndPublish(
     format: 1,
     key,
     release,
-    identity: { ...identityOf(ctx, configSha256), patches: [...ctx.sourceId.patches] },
+    identity: { ...identity, patches: [...identity.patches] },
     tree: ctx.checked.source.tree,
     ...(options.ref === undefined ? {} : { ref: options.ref }),
     config: options.config === undefined ? describeDefaultRecipe() : `--config ${options.config}`,
@@ -239,9 +263,10 @@ async function buildAndPublish(
   };
   await work.log(`total ${formatDuration(Date.now() - started)}`);
   await publish(ctx, work, record);
+  await rememberInputs(ctx.cache, filesKey, key);
   const done = (await readEntry(ctx.cache, key)) ?? record;
   ctx.progress(`kernel build: built ${release} in ${formatDuration(Date.now() - started)}`);
-  return resultOf(ctx.cache, done, false);
+  return resultOf(ctx.cache, done, false, identity);
 }
 
 /**
@@ -273,7 +298,7 @@ export async function buildKernel(options: BuildKernelOptions): Promise<KernelBu
   const known = await findByInputs(cache, iKey);
   if (known !== undefined) {
     progress(`kernel build: cached ${known.release} (${known.key})`);
-    return resultOf(cache, known, true);
+    return resultOf(cache, known, true, identityOf(sourceId, compiler, known.identity));
   }
   const ctx: BuildContext = {
     options,

@@ -5,6 +5,7 @@ import { EnvironmentError, UsageError } from "../../core/errors.js";
 import { dirtyStateSha256, type SourceIdentity } from "../../core/kernel/build-key.js";
 import { describeApplyFailure, parseApplyFailure, type MboxPatch } from "../../core/kernel/mbox.js";
 import { hashTreeContent, sha256OfFile } from "./tree-hash.js";
+import { pathExists } from "../../util/path-exists.js";
 
 /**
  * A kernel source the user has, inspected without writing to it: a git work tree (its HEAD or a
@@ -33,13 +34,6 @@ function gitRead(tree: string, args: readonly string[], options: { encoding?: "b
   });
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** The tree's kind; a directory inside some other repository is a plain tree, not that repo. */
 export async function inspectSource(
   treeArg: string,
@@ -53,7 +47,7 @@ export async function inspectSource(
       hint: "pass --tree DIR, a kernel source checkout",
     });
   }
-  if (!(await exists(join(tree, "Makefile"))) || !(await exists(join(tree, "Kconfig")))) {
+  if (!(await pathExists(join(tree, "Makefile"))) || !(await pathExists(join(tree, "Kconfig")))) {
     throw new UsageError(
       `'${treeArg}' is not a kernel source tree (no Makefile and Kconfig at its top)`,
       {

@@ -33,23 +33,31 @@ async function walk(root: string, rel: string, out: string[]): Promise<void> {
   }
 }
 
+async function readStatCache(cachePath: string | undefined): Promise<Record<string, StatRecord>> {
+  if (cachePath === undefined) return {};
+  try {
+    return JSON.parse(await readFile(cachePath, "utf8")) as Record<string, StatRecord>;
+  } catch {
+    return {};
+  }
+}
+
 /**
  * The content hash of an unpacked source tree (every file's path, type and content). Files are
  * read once; later calls re-read only files whose size, mtime or inode changed, using a stat
- * cache kept under `statCacheDir` (never in the tree).
+ * cache kept under `statCacheDir` (never in the tree); undefined: no stat cache (a tree hashed
+ * once, such as a build's own copy).
  */
 export async function hashTreeContent(
   tree: string,
-  statCacheDir: string,
+  statCacheDir: string | undefined,
 ): Promise<{ sha256: string; files: number; rehashed: number }> {
-  await mkdir(statCacheDir, { recursive: true });
-  const cachePath = join(statCacheDir, `${sha256Hex(tree).slice(0, 24)}.json`);
-  let cache: Record<string, StatRecord> = {};
-  try {
-    cache = JSON.parse(await readFile(cachePath, "utf8")) as Record<string, StatRecord>;
-  } catch {
-    cache = {};
-  }
+  if (statCacheDir !== undefined) await mkdir(statCacheDir, { recursive: true });
+  const cachePath =
+    statCacheDir === undefined
+      ? undefined
+      : join(statCacheDir, `${sha256Hex(tree).slice(0, 24)}.json`);
+  const cache = await readStatCache(cachePath);
   const paths: string[] = [];
   await walk(tree, "", paths);
   const next: Record<string, StatRecord> = {};
@@ -82,7 +90,7 @@ export async function hashTreeContent(
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  await writeFileAtomic(cachePath, JSON.stringify(next));
+  if (cachePath !== undefined) await writeFileAtomic(cachePath, JSON.stringify(next));
   return { sha256: treeContentSha256(entries), files: paths.length, rehashed };
 }
 

@@ -1,9 +1,10 @@
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { EnvironmentError, UsageError } from "../../core/errors.js";
 import type { KernelSpec } from "../../core/plan/kernel-spec.js";
 import { depmodArgv, modulesLayoutCandidates } from "../../core/kernel/modules-layout.js";
+import { pathExists } from "../../util/path-exists.js";
 
 /** A Debian kernel flavour's metapackage: `amd64` → linux-image-amd64. */
 export const DEFAULT_DEBIAN_FLAVOUR = "amd64";
@@ -73,13 +74,6 @@ export async function resolveDebianKernel(
   return parseMetapackageDepends(flavour, result.stdout);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /**
  * Fetches a Debian kernel package with `apt-get download` and unpacks it with `dpkg-deb -x`
  * into the cache (never installed on the host), then runs `depmod -b` because the package ships
@@ -101,7 +95,7 @@ export async function fetchDebianKernel(
     cmdline: [],
     release,
   };
-  if (await exists(join(dir, "complete"))) return spec;
+  if (await pathExists(join(dir, "complete"))) return spec;
 
   await rm(dir, { recursive: true, force: true });
   const work = `${dir}.tmp-${process.pid}`;
@@ -128,7 +122,7 @@ export async function fetchDebianKernel(
     const layouts = modulesLayoutCandidates(join(work, "tree"), release).slice(0, 2);
     let base = join(work, "tree");
     for (const layout of layouts) {
-      if (layout.depmodBase !== undefined && (await exists(layout.releaseDir))) {
+      if (layout.depmodBase !== undefined && (await pathExists(layout.releaseDir))) {
         base = layout.depmodBase;
         break;
       }

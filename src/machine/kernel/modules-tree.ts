@@ -10,18 +10,12 @@ import {
   modulesLayoutCandidates,
   type ModulesLayout,
 } from "../../core/kernel/modules-layout.js";
+import { pathExists } from "../../util/path-exists.js";
 
 /**
  * A modules tree as the user has it (`modules=DIR`): lib/modules or usr/lib/modules layouts,
  * with or without modules.dep (prepared by depmod on a copy in the cache), .ko/.ko.xz/.ko.zst.
  */
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * The folder with the modules of `release` and its depmod index. A tree without modules.dep (a
@@ -36,7 +30,7 @@ export async function findModulesRoot(
 ): Promise<string> {
   const candidates = modulesLayoutCandidates(modulesDir, release);
   for (const candidate of candidates) {
-    if (await exists(join(candidate.releaseDir, "modules.dep"))) return candidate.releaseDir;
+    if (await pathExists(join(candidate.releaseDir, "modules.dep"))) return candidate.releaseDir;
   }
   for (const candidate of candidates) {
     if (await isModulesFolder(candidate.releaseDir)) {
@@ -57,7 +51,7 @@ async function isModulesFolder(dir: string): Promise<boolean> {
   const info = await stat(dir).catch(() => undefined);
   if (info?.isDirectory() !== true) return false;
   for (const name of ["kernel", "modules.order", "modules.builtin"])
-    if (await exists(join(dir, name))) return true;
+    if (await pathExists(join(dir, name))) return true;
   return false;
 }
 
@@ -103,7 +97,7 @@ async function prepareModulesCopy(
     .slice(0, 12);
   const root = join(kernelCacheDir, `modules-depmod-${key}`);
   const target = layoutUnder(root, layout, release);
-  if (await exists(join(target.releaseDir, "modules.dep"))) return target.releaseDir;
+  if (await pathExists(join(target.releaseDir, "modules.dep"))) return target.releaseDir;
   const work = `${root}.tmp-${process.pid}`;
   const staged = layoutUnder(work, layout, release);
   progress(
@@ -130,7 +124,7 @@ async function prepareModulesCopy(
       await rm(join(staged.releaseDir, link), { force: true });
     const base = staged.depmodBase ?? work;
     const depmod = await execa("depmod", depmodArgv(base, release), { reject: false });
-    if (depmod.exitCode !== 0 || !(await exists(join(staged.releaseDir, "modules.dep")))) {
+    if (depmod.exitCode !== 0 || !(await pathExists(join(staged.releaseDir, "modules.dep")))) {
       throw new EnvironmentError(
         `depmod ${depmodArgv(base, release).join(" ")} failed on the copy of ${layout.releaseDir}: ${depmod.stderr.split("\n")[0] ?? ""}`,
         {
@@ -141,7 +135,7 @@ async function prepareModulesCopy(
     await rename(work, root);
   } catch (error) {
     await rm(work, { recursive: true, force: true });
-    if (await exists(join(target.releaseDir, "modules.dep"))) return target.releaseDir; // a parallel run won
+    if (await pathExists(join(target.releaseDir, "modules.dep"))) return target.releaseDir; // a parallel run won
     throw error;
   }
   return target.releaseDir;

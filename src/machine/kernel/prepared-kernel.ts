@@ -28,6 +28,7 @@ import { copyModuleDecompressed, findModulesRoot } from "./modules-tree.js";
 import type { BuiltKernelRecord } from "../../core/kernel/kernel-build-plan.js";
 import type { KernelSpec } from "../../core/plan/kernel-spec.js";
 import { ensurePvhVmlinux } from "./vmlinux.js";
+import { pathExists } from "../../util/path-exists.js";
 
 /** A kernel build made ready to boot: what QEMU needs and what results record. */
 export interface PreparedKernel {
@@ -65,13 +66,6 @@ const BUSYBOX_APPLETS = [
   "sleep",
   "echo",
 ];
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * Reads the kernel's header and hash, and builds (cached by kernel hash) what it needs: an
@@ -153,7 +147,7 @@ async function ensureInitramfs(
   }
   const key = keyHash.digest("hex").slice(0, 16);
   const path = join(dir, `initramfs-${key}.cpio`);
-  if (await exists(path)) return path;
+  if (await pathExists(path)) return path;
   progress(`kernel: building initramfs with ${modules.length} modules`);
   const stage = `${path}.stage-${process.pid}`;
   await rm(stage, { recursive: true, force: true });
@@ -194,7 +188,7 @@ async function ensureModulesImage(
 ): Promise<string> {
   const key = createHash("sha256").update(modulesRoot).digest("hex").slice(0, 12);
   const path = join(dir, `modules-${key}.img`);
-  if (await exists(path)) return path;
+  if (await pathExists(path)) return path;
   const { stdout } = await execa("du", ["-s", "-B1M", "--apparent-size", modulesRoot]);
   const usedMiB = Number(stdout.split(/\s+/)[0] ?? "0");
   const sizeMiB = Math.ceil(usedMiB * 1.15) + 32;

@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
+import { pathExists } from "../../util/path-exists.js";
 
 /**
  * PVH boot: QEMU can start an uncompressed ELF vmlinux that carries the PVH entry note, skipping
@@ -85,7 +86,7 @@ export async function ensurePvhVmlinux(
 ): Promise<PvhKernel | undefined> {
   const vmlinuxPath = join(cacheDirForKernel, "vmlinux");
   const marker = join(cacheDirForKernel, "vmlinux.none");
-  if (await exists(marker)) return undefined;
+  if (await pathExists(marker)) return undefined;
   const bzImage = await readFile(kernelPath);
   const location = locatePayload(bzImage);
   const payload =
@@ -93,7 +94,7 @@ export async function ensurePvhVmlinux(
       ? undefined
       : bzImage.subarray(location.offset, location.offset + location.length);
   const compression = payload === undefined ? "unknown" : payloadCompression(payload);
-  if (await exists(vmlinuxPath)) return { vmlinuxPath, compression };
+  if (await pathExists(vmlinuxPath)) return { vmlinuxPath, compression };
   const tool = DECOMPRESSORS[compression];
   if (payload === undefined || tool === undefined) {
     await mkdir(cacheDirForKernel, { recursive: true });
@@ -131,11 +132,4 @@ export async function ensurePvhVmlinux(
   await rename(tmp, vmlinuxPath);
   await rm(marker, { force: true });
   return { vmlinuxPath, compression };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

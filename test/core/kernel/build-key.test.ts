@@ -2,6 +2,7 @@ import { expect } from "chai";
 import {
   buildKey,
   compilerIdentity,
+  filesInputKey,
   dirtyStateSha256,
   inputKey,
   treeContentSha256,
@@ -18,29 +19,46 @@ const defaults: ConfigInputs = {
 const gcc = "gcc (Debian 12.2.0-14+deb12u1) 12.2.0 / GNU ld (GNU Binutils for Debian) 2.40";
 
 describe("kernel build cache keys", () => {
-  it("are stable for the same inputs and change with each part of the identity", () => {
-    const base = buildKey(git, "c".repeat(64), gcc);
-    expect(buildKey({ ...git }, "c".repeat(64), gcc)).to.equal(base);
+  it("the build key is stable for the same inputs and changes with the files, the .config and the compiler", () => {
+    const files = "a".repeat(64);
+    const base = buildKey(files, "c".repeat(64), gcc);
+    expect(buildKey(`${files}`, "c".repeat(64), gcc)).to.equal(base);
     const variants = [
-      buildKey({ ...git, commit: commit.replace("0", "1") }, "c".repeat(64), gcc),
-      buildKey({ ...git, dirtyDiffSha256: "d".repeat(64) }, "c".repeat(64), gcc),
-      buildKey(
-        { ...git, patches: [{ subject: "mm: x", sha256: "e".repeat(64) }] },
-        "c".repeat(64),
-        gcc,
-      ),
-      buildKey(git, "f".repeat(64), gcc),
-      buildKey(git, "c".repeat(64), "gcc (Debian 14.2.0-19) 14.2.0 / GNU ld 2.44"),
-      buildKey({ kind: "tree", contentSha256: "a".repeat(64), patches: [] }, "c".repeat(64), gcc),
+      buildKey("b".repeat(64), "c".repeat(64), gcc),
+      buildKey(files, "f".repeat(64), gcc),
+      buildKey(files, "c".repeat(64), "gcc (Debian 14.2.0-19) 14.2.0 / GNU ld 2.44"),
     ];
     expect(new Set([base, ...variants]).size).to.equal(variants.length + 1);
     expect(base).to.match(/^[0-9a-f]{24}$/);
   });
 
-  it("a patch's subject is not part of the key (its bytes are)", () => {
-    const a = buildKey({ ...git, patches: [{ subject: "one", sha256: "e".repeat(64) }] }, "c", gcc);
-    const b = buildKey({ ...git, patches: [{ subject: "two", sha256: "e".repeat(64) }] }, "c", gcc);
-    expect(a).to.equal(b);
+  it("the input key changes with each part of the source identity, but not with a patch's subject", () => {
+    const k = (s: SourceIdentity) => inputKey(s, defaults, gcc);
+    const base = k(git);
+    expect(k({ ...git })).to.equal(base);
+    const variants = [
+      k({ ...git, commit: commit.replace("0", "1") }),
+      k({ ...git, dirtyDiffSha256: "d".repeat(64) }),
+      k({ ...git, patches: [{ subject: "mm: x", sha256: "e".repeat(64) }] }),
+      k({ kind: "tree", contentSha256: "a".repeat(64), patches: [] }),
+    ];
+    expect(new Set([base, ...variants]).size).to.equal(variants.length + 1);
+    const one = k({ ...git, patches: [{ subject: "one", sha256: "e".repeat(64) }] });
+    const two = k({ ...git, patches: [{ subject: "two", sha256: "e".repeat(64) }] });
+    expect(one).to.equal(two);
+  });
+
+  it("the files' input key names the files, not the source: it changes with the files and the config inputs only", () => {
+    const files = "a".repeat(64);
+    const k = filesInputKey(files, defaults, gcc);
+    expect(filesInputKey(files, { ...defaults }, gcc)).to.equal(k);
+    const variants = [
+      filesInputKey("b".repeat(64), defaults, gcc),
+      filesInputKey(files, { ...defaults, fragments: ["1".repeat(64)] }, gcc),
+      filesInputKey(files, defaults, "gcc (Debian 14.2.0-19) 14.2.0 / GNU ld 2.44"),
+      inputKey({ kind: "tree", contentSha256: files, patches: [] }, defaults, gcc),
+    ];
+    expect(new Set([k, ...variants]).size).to.equal(variants.length + 1);
   });
 
   it("the input key depends on the config inputs, in order", () => {

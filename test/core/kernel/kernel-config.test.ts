@@ -51,11 +51,15 @@ describe("kernel config: required options", () => {
     expect(new Set(names).size).to.equal(names.length);
   });
 
-  it("the default recipe enables every required option and switches debug info off", () => {
+  it("the default recipe enables every required option and switches debug info and absent hardware off", () => {
     const args = defaultConfigArgs();
     for (const o of REQUIRED_OPTIONS) expect(args.join(" ")).to.include(`--enable ${o.name}`);
     expect(args.join(" ")).to.include("--disable DEBUG_INFO ");
     expect(args.join(" ")).to.include("--enable DEBUG_INFO_NONE");
+    expect(args.join(" ")).to.include("--disable DRM ");
+    // Nothing the tool needs is among the hardware switched off.
+    const disabled = new Set(args.filter((_, i) => args[i - 1] === "--disable"));
+    for (const o of REQUIRED_OPTIONS) expect(disabled.has(o.name), o.name).to.equal(false);
     expect(describeDefaultRecipe()).to.match(
       /^make defconfig && make kvm_guest.config && scripts\/config .* && make olddefconfig$/,
     );
